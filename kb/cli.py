@@ -1,0 +1,189 @@
+"""The `kb` command: a Flask CLI group built on create_app (see API.md for the contract)."""
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
+
+from kb.extensions import db
+from kb.services.errors import DomainError
+
+
+def _create_app():
+    from kb import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,
+             load_dotenv=False, set_debug_flag=False)
+def main():
+    """DDWG knowledge base: set up, manage and serve the application."""
+
+
+main.add_command(shell_command)
+main.add_command(routes_command)
+
+
+def _fail(error: DomainError):
+    raise click.ClickException(str(error.message))
+
+
+FIRST_ADMIN_FILE = "first-admin.txt"
+
+
+@main.command("init")
+@click.option("--create-admin", "admin_email", metavar="EMAIL",
+              help="Also create this administrator if no administrator exists yet; its "
+                   "password is printed once and kept in instance/first-admin.txt.")
+@with_appcontext
+def init_command(admin_email: str | None):
+    """Create or upgrade the database, the search index and the vocabularies. Safe to re-run."""
+    from flask_migrate import upgrade
+
+    from kb.search import ensure_index
+    from kb.services.vocabularies import seed_vocabularies
+
+    instance = Path(current_app.instance_path)
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    added = seed_vocabularies()
+    created_index = ensure_index(current_app.config["SEARCH_INDEX_PATH"])
+    Path(current_app.config["FILE_STORE_PATH"]).mkdir(parents=True, exist_ok=True)
+    click.echo(f"Instance: {instance}")
+    click.echo("Database: up to date")
+    click.echo("Vocabularies added: " + ", ".join(f"{k} {v}" for k, v in added.items()))
+    click.echo("Search index: " + ("created" if created_index else "present"))
+    if admin_email:
+        _ensure_first_admin(admin_email, instance)
+
+
+def _ensure_first_admin(email: str, instance: Path) -> None:
+    from sqlalchemy import select
+
+    from kb.models import Role, User
+    from kb.services import accounts
+
+    if db.session.scalar(select(User.id).where(User.role == Role.ADMIN).limit(1)) is not None:
+        note = instance / FIRST_ADMIN_FILE
+        if note.exists():
+            click.echo(f"An administrator exists; its first sign-in details are in {note}")
+        return
+    password = secrets.token_urlsafe(12)
+    try:
+        accounts.create_user(email, "Administrator", "admin", password=password)
+    except DomainError as error:
+        _fail(error)
+    note = instance / FIRST_ADMIN_FILE
+    fd = os.open(note, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(f"e-mail: {email}\npassword: {password}\n"
+                     "Change this password on the Account page after signing in, "
+                     "then delete this file.\n")
+    click.echo(f"Created the first administrator: {email} / {password}")
+    click.echo(f"(also written to {note}; change the password after signing in)")
+
+
+@main.group("users")
+def users_group():
+    """Manage user accounts."""
+
+
+@users_group.command("create")
+@click.argument("email")
+@click.option("--name", required=True, help="The person's name.")
+@click.option("--role", type=click.Choice(["member", "contributor", "editor", "admin"]),
+              default="member", show_default=True)
+@click.option("--org", help="Short name of the person's organisation, e.g. CARD.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def users_create(email, name, role, org, password_stdin):
+    """Create a user account."""
+    from kb.services import accounts
+
+    generated = False
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password, generated = secrets.token_urlsafe(12), True
+    try:
+        user = accounts.create_user(email, name, role, password=password, org=org)
+    except DomainError as error:
+        _fail(error)
+    click.echo(f"Created {user.role.value} {user.email}", err=True)
+    if generated:
+        click.echo(f"Password: {password}")
+
+
+@users_group.command("list")
+@with_appcontext
+def users_list():
+    """List user accounts."""
+    from sqlalchemy import select
+
+    from kb.models import User
+
+    for user in db.session.scalars(select(User).order_by(User.email)):
+        click.echo(f"{user.email}\t{user.role.value}\t{user.status.value}\t{user.name}")
+
+
+@users_group.command("set-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def users_set_password(email, password_stdin):
+    """Set a user's password (signs them out everywhere)."""
+    from kb.services import accounts
+
+    user = accounts.get_user_by_email(email)
+    if user is None:
+        raise click.ClickException(f"No user {email}")
+    password = (sys.stdin.readline().rstrip("\r\n") if password_stdin
+                else click.prompt("Password", hide_input=True, confirmation_prompt=True))
+    try:
+        accounts.set_password(user, password)
+    except DomainError as error:
+        _fail(error)
+    click.echo("Password changed.", err=True)
+
+
+@main.group("tokens")
+def tokens_group():
+    """Manage API tokens."""
+
+
+@tokens_group.command("create")
+@click.argument("email")
+@click.option("--label", default="", help="What the token is for.")
+@with_appcontext
+def tokens_create(email, label):
+    """Print a new API token for EMAIL (the token alone, on one line)."""
+    from kb.services import accounts
+
+    user = accounts.get_user_by_email(email)
+    if user is None or not user.is_active:
+        raise click.ClickException(f"No active user {email}")
+    click.echo(accounts.create_token(user, label=label or "kb tokens create"))
+
+
+@main.command("run")
+@click.option("--host", default=None, help="Address to listen on [default: 127.0.0.1].")
+@click.option("--port", default=None, type=int, help="Port to listen on [default: 5000].")
+@click.option("--threads", default=None, type=int, help="Worker threads [default: 8].")
+@with_appcontext
+def run_command(host, port, threads):
+    """Serve the application with Waitress, a production WSGI server."""
+    import waitress
+
+    app = current_app._get_current_object()
+    host = host or app.config["RUN_HOST"]
+    port = port or app.config["RUN_PORT"]
+    click.echo(f"Serving the DDWG knowledge base on http://{host}:{port}/ (Ctrl+C to stop)")
+    waitress.serve(app, host=host, port=port, threads=threads or app.config["RUN_THREADS"],
+                   ident="kb", clear_untrusted_proxy_headers=True)

@@ -1,0 +1,104 @@
+"""Configuration: embedded defaults, then instance/config.py, then KB_* environment variables.
+
+The defaults run the whole application from the instance folder alone (SQLite database, Whoosh
+index and file store under it), so a fresh machine needs nothing but `kb init`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+SECRET_KEY_FILE = "secret_key"
+
+
+class Defaults:
+    # Filled in by create_app from the instance folder when not configured.
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    SEARCH_INDEX_PATH: str | None = None
+    FILE_STORE_PATH: str | None = None
+
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    MAX_CONTENT_LENGTH = 100 * 1024 * 1024  # bytes; larger request bodies get 413
+
+    # Cookies: HttpOnly and SameSite always; Secure is on by default and must be switched off
+    # explicitly (KB_SESSION_COOKIE_SECURE=0) for a plain-HTTP LAN install. Browsers treat
+    # http://127.0.0.1 and localhost as secure, so the embedded defaults work on one machine.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "kb_session"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = True
+    PERMANENT_SESSION_LIFETIME = 60 * 60 * 24 * 14
+
+    WTF_CSRF_TIME_LIMIT = None  # tied to the session, which already expires
+
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Phnom_Penh"
+    LANGUAGES = ("en", "km")
+    LANGUAGE_COOKIE = "kb_lang"
+
+    # Sign-in throttling (Flask-Limiter syntax); memory storage suits one process, set
+    # RATELIMIT_STORAGE_URI (e.g. redis://) when several processes serve the application.
+    SIGNIN_RATE_LIMIT = "10 per minute; 50 per hour"
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+
+    # Behind a reverse proxy, the number of proxies whose X-Forwarded-* headers are trusted.
+    PROXY_FIX_HOPS = 0
+
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 25
+    MAIL_SENDER = "kb@localhost"
+
+    RUN_HOST = "127.0.0.1"
+    RUN_PORT = 5000
+    RUN_THREADS = 8
+
+
+def _coerce(raw: str, current):
+    """Env values are strings; read them as the type the default has (JSON for lists and bools)."""
+    if isinstance(current, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(current, int) and not isinstance(current, bool):
+        return int(raw)
+    if isinstance(current, (list, tuple, dict)):
+        return json.loads(raw)
+    return raw
+
+
+def load_config(app, overrides: dict | None = None) -> None:
+    """Apply defaults, instance/config.py, KB_* variables and test overrides, in that order."""
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    for key, raw in os.environ.items():
+        if key.startswith("KB_") and key != "KB_INSTANCE_PATH":
+            name = key[3:]
+            app.config[name] = _coerce(raw, app.config.get(name))
+    if overrides:
+        app.config.update(overrides)
+
+    instance = Path(app.instance_path)
+    app.config["SQLALCHEMY_DATABASE_URI"] = app.config["SQLALCHEMY_DATABASE_URI"] or (
+        f"sqlite:///{instance / 'kb.sqlite3'}"
+    )
+    app.config["SEARCH_INDEX_PATH"] = app.config["SEARCH_INDEX_PATH"] or str(instance / "index")
+    app.config["FILE_STORE_PATH"] = app.config["FILE_STORE_PATH"] or str(instance / "files")
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = read_or_create_secret_key(instance)
+
+
+def read_or_create_secret_key(instance: Path) -> str:
+    """The secret key lives in the instance folder, created once with owner-only permissions."""
+    path = instance / SECRET_KEY_FILE
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key

@@ -1,0 +1,117 @@
+"""Administration: people and their roles, organisations, vocabularies."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import case, select
+
+from kb.extensions import db
+from kb.models import AccountStatus, AuditEvent, Objective, Organisation, ResourceKind, Role, User
+from kb.services import access, accounts, vocabularies
+from kb.services.errors import DomainError
+
+bp = Blueprint("admin", __name__)
+
+
+@bp.before_request
+@login_required
+def require_admin():
+    if not access.can_administer(current_user):
+        abort(403)
+
+
+@bp.get("/")
+def dashboard():
+    recent = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(30))
+    pending = db.session.scalar(select(db.func.count(User.id)).where(
+        User.status == AccountStatus.PENDING))
+    return render_template("admin/dashboard.html", recent=list(recent), pending=pending)
+
+
+@bp.get("/users")
+def users():
+    pending_first = case((User.status == AccountStatus.PENDING, 0), else_=1)
+    rows = db.session.scalars(select(User).order_by(pending_first, User.name))
+    return render_template("admin/users.html", users=list(rows), roles=list(Role))
+
+
+@bp.post("/users/<int:user_id>")
+def update_user(user_id: int):
+    user = db.get_or_404(User, user_id)
+    action = request.form.get("action")
+    try:
+        if action == "approve":
+            accounts.approve_user(current_user, user, request.form.get("role", "member"))
+            flash(_("%(name)s can now sign in.", name=user.name), "success")
+        elif action == "decline":
+            accounts.decline_user(current_user, user)
+            flash(_("The request was declined."), "info")
+        elif action == "role":
+            accounts.set_role(current_user, user, request.form.get("role", ""))
+            flash(_("The role was changed."), "success")
+        elif action == "deactivate":
+            accounts.deactivate_user(current_user, user)
+            flash(_("%(name)s was deactivated.", name=user.name), "info")
+        else:
+            abort(400)
+    except DomainError as error:
+        flash(str(error.message), "error")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def new_user():
+    form, errors = request.form, {}
+    if request.method == "POST":
+        try:
+            accounts.create_user(form.get("email", ""), form.get("name", ""),
+                                 form.get("role", "member"), password=form.get("password", ""),
+                                 org=form.get("org") or None, actor=current_user)
+            flash(_("The account was created."), "success")
+            return redirect(url_for("admin.users"))
+        except DomainError as error:
+            errors[error.field or ""] = error.message
+    return render_template("admin/user_new.html", form=form, errors=errors, roles=list(Role),
+                           organisations=vocabularies.organisations()), 400 if errors else 200
+
+
+@bp.get("/organisations")
+def organisations():
+    return render_template("admin/organisations.html",
+                           organisations=vocabularies.organisations(active_only=False))
+
+
+@bp.route("/organisations/new", methods=["GET", "POST"], defaults={"org_id": None})
+@bp.route("/organisations/<int:org_id>", methods=["GET", "POST"])
+def edit_organisation(org_id: int | None):
+    organisation = db.get_or_404(Organisation, org_id) if org_id else None
+    errors = {}
+    if request.method == "POST":
+        try:
+            vocabularies.save_organisation(current_user, organisation, request.form)
+            flash(_("The organisation was saved."), "success")
+            return redirect(url_for("admin.organisations"))
+        except DomainError as error:
+            errors[error.field or ""] = error.message
+    form = request.form if request.method == "POST" else None
+    return render_template("admin/organisation_edit.html", organisation=organisation, form=form,
+                           errors=errors), 400 if errors else 200
+
+
+@bp.route("/vocabularies", methods=["GET", "POST"])
+def vocabularies_page():
+    errors = {}
+    if request.method == "POST":
+        model = {"objective": Objective, "kind": ResourceKind}.get(request.form.get("type"))
+        term = db.session.get(model, request.form.get("id", type=int)) if model else None
+        if term is None:
+            abort(404)
+        try:
+            vocabularies.rename_term(current_user, term, request.form)
+            flash(_("Saved."), "success")
+            return redirect(url_for("admin.vocabularies_page"))
+        except DomainError as error:
+            errors[f"{request.form.get('type')}-{term.id}"] = error.message
+    return render_template("admin/vocabularies.html", objectives=vocabularies.objectives(),
+                           kinds=vocabularies.kinds(), errors=errors), 400 if errors else 200

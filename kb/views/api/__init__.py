@@ -1,0 +1,33 @@
+"""The JSON API, /api/v1: bearer-token identity, JSON in and out, errors in the contract's shape."""
+from __future__ import annotations
+
+from flask import Blueprint, g, request
+
+from kb.services import accounts
+from kb.services.errors import NotAuthenticated
+
+bp = Blueprint("api", __name__)
+
+
+@bp.before_request
+def identify_caller():
+    """`Authorization: Bearer TOKEN`, or no header at all for an anonymous visitor."""
+    g.api_user = None
+    header = request.headers.get("Authorization")
+    if header is None:
+        return
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("Use 'Authorization: Bearer TOKEN'.")
+    g.api_user = accounts.user_for_token(token.strip())
+    if g.api_user is None:
+        raise NotAuthenticated("The API token is not valid.")
+
+
+@bp.after_request
+def no_store(response):
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+from kb.views.api import meta, resources  # noqa: E402,F401  (routes register on bp)

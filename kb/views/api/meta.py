@@ -1,0 +1,38 @@
+"""The API's self-description: OpenAPI document, caller identity, vocabularies."""
+from __future__ import annotations
+
+from flask import g, jsonify
+
+from kb.services import vocabularies
+from kb.services.errors import NotAuthenticated
+from kb.views.api import bp
+from kb.views.api.openapi import openapi_document
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document())
+
+
+@bp.get("/me")
+def me():
+    user = g.api_user
+    if user is None:
+        raise NotAuthenticated("This endpoint needs an API token.")
+    return jsonify({"id": user.id, "email": user.email, "name": user.name,
+                    "role": user.role.value,
+                    "org": user.organisation.short_name if user.organisation else None})
+
+
+@bp.get("/vocabularies")
+def vocabulary_lists():
+    return jsonify({
+        "objectives": [{"id": str(o.number), "name_en": o.name_en, "name_km": o.name_km}
+                       for o in vocabularies.objectives()],
+        "kinds": [{"id": k.code, "name_en": k.name_en, "name_km": k.name_km}
+                  for k in vocabularies.kinds()],
+        "organisations": [{"id": o.short_name, "name_en": o.name("en"), "name_km": o.name("km")}
+                          for o in vocabularies.organisations()],
+        "provinces": [{"code": p.code, "name_en": p.name_en, "name_km": p.name_km}
+                      for p in vocabularies.provinces()],
+    })

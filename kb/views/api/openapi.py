@@ -1,0 +1,118 @@
+"""The OpenAPI 3 description of /api/v1, kept beside the routes it describes."""
+from __future__ import annotations
+
+from flask import request
+
+ERROR_CODES = {"400": "Bad input", "401": "Missing or invalid token", "403": "Not allowed",
+               "404": "Not found, or not visible to the caller", "405": "Method not allowed",
+               "413": "Body too large"}
+
+
+def _errors(*codes: str) -> dict:
+    return {code: {"$ref": f"#/components/responses/E{code}"} for code in codes}
+
+
+def _json(schema_ref: str) -> dict:
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}}
+
+
+def openapi_document() -> dict:
+    id_param = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "DDWG knowledge base API",
+            "version": "1.0.0",
+            "description": "Reform documents, expert presentations, commune best practices and "
+                           "training materials of Cambodia's D&D Reform Working Group. Without "
+                           "a token a request acts as an anonymous visitor.",
+        },
+        "servers": [{"url": request.host_url.rstrip("/") + "/api/v1"}],
+        "security": [{"bearer": []}, {}],
+        "paths": {
+            "/me": {"get": {
+                "summary": "The user the token belongs to",
+                "operationId": "getMe",
+                "responses": {"200": {"description": "The caller", "content": _json("User")},
+                              **_errors("401")},
+            }},
+            "/vocabularies": {"get": {
+                "summary": "Objectives, kinds, organisations and provinces",
+                "operationId": "getVocabularies",
+                "responses": {"200": {"description": "The vocabularies",
+                                      "content": {"application/json": {
+                                          "schema": {"type": "object"}}}}},
+            }},
+            "/resources/{id}": {"get": {
+                "summary": "One resource",
+                "operationId": "getResource",
+                "parameters": [id_param],
+                "responses": {"200": {"description": "The resource",
+                                      "content": _json("Resource")},
+                              **_errors("401", "404")},
+            }},
+            "/files/{id}": {"get": {
+                "summary": "Download a stored file as an attachment",
+                "operationId": "getFile",
+                "parameters": [id_param],
+                "responses": {"200": {"description": "The file's bytes",
+                                      "content": {"application/octet-stream": {
+                                          "schema": {"type": "string", "format": "binary"}}}},
+                              **_errors("401", "404")},
+            }},
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "responses": {f"E{code}": {"description": text, "content": _json("Error")}
+                          for code, text in ERROR_CODES.items()},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+                    "type": "object", "required": ["code", "message"], "properties": {
+                        "code": {"type": "string"}, "message": {"type": "string"},
+                        "field": {"type": "string"}}}}},
+                "User": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "email": {"type": "string"},
+                    "name": {"type": "string"},
+                    "role": {"type": "string",
+                             "enum": ["member", "contributor", "editor", "admin"]},
+                    "org": {"type": "string", "nullable": True}}},
+                "Place": {"type": "object", "nullable": True, "properties": {
+                    "code": {"type": "string"}, "name_en": {"type": "string"},
+                    "name_km": {"type": "string"}}},
+                "File": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "filename": {"type": "string"},
+                    "size": {"type": "integer"}, "sha256": {"type": "string"},
+                    "content_type": {"type": "string"}, "version": {"type": "integer"},
+                    "extraction": {"type": "string", "enum": ["ok", "failed", "pending"]},
+                    "url": {"type": "string"}}},
+                "Resource": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "title": {"type": "string"},
+                    "alt_title": {"type": "string", "nullable": True},
+                    "kind": {"type": "string", "enum": [
+                        "reform_document", "expert_presentation", "best_practice",
+                        "training_material", "meeting_record", "policy_feedback"]},
+                    "objectives": {"type": "array",
+                                   "items": {"type": "string", "enum": ["1", "2", "3"]}},
+                    "language": {"type": "array",
+                                 "items": {"type": "string", "enum": ["en", "km"]}},
+                    "summary": {"type": "string", "description": "sanitised HTML"},
+                    "authors": {"type": "array", "items": {"type": "string"}},
+                    "event": {"type": "string", "nullable": True},
+                    "source_url": {"type": "string", "nullable": True},
+                    "tags": {"type": "array", "items": {"type": "string"}},
+                    "org": {"type": "string", "nullable": True},
+                    "date": {"type": "string", "format": "date", "nullable": True},
+                    "visibility": {"type": "string", "enum": ["public", "members"]},
+                    "status": {"type": "string", "enum": [
+                        "draft", "submitted", "published", "rejected", "archived"]},
+                    "place": {"type": "object", "properties": {
+                        "province": {"$ref": "#/components/schemas/Place"},
+                        "district": {"$ref": "#/components/schemas/Place"},
+                        "commune": {"$ref": "#/components/schemas/Place"}}},
+                    "files": {"type": "array", "items": {"$ref": "#/components/schemas/File"}},
+                    "url": {"type": "string"},
+                    "created_at": {"type": "string", "format": "date-time"},
+                    "updated_at": {"type": "string", "format": "date-time"}}},
+            },
+        },
+    }

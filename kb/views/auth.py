@@ -1,0 +1,101 @@
+"""Signing in and out, asking to join, and one's own account."""
+from __future__ import annotations
+
+from flask import (Blueprint, current_app, flash, redirect, render_template, request, session,
+                   url_for)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from kb.extensions import limiter
+from kb.services import accounts, vocabularies
+from kb.services.errors import DomainError
+from kb.views.helpers import safe_next
+
+bp = Blueprint("auth", __name__)
+
+
+def _signin_limit() -> str:
+    return current_app.config["SIGNIN_RATE_LIMIT"]
+
+
+def _submitted_email() -> str:
+    return "signin-email:" + accounts.normalise_email(request.form.get("email", ""))
+
+
+@bp.route("/signin", methods=["GET", "POST"])
+@limiter.limit(_signin_limit, methods=["POST"])
+@limiter.limit(_signin_limit, methods=["POST"], key_func=_submitted_email)
+def signin():
+    if request.method == "GET":
+        return render_template("auth/signin.html", next=request.args.get("next", ""))
+    user = accounts.authenticate(request.form.get("email", ""), request.form.get("password", ""))
+    if user is None:
+        # One message for an unknown e-mail, a wrong password and an inactive account.
+        return render_template("auth/signin.html", next=request.form.get("next", ""),
+                               email=request.form.get("email", ""),
+                               error=_("The e-mail address or password is not correct.")), 401
+    # A fresh session at sign-in: nothing set before it (a planted session) survives.
+    session.clear()
+    login_user(user, remember=bool(request.form.get("remember")))
+    session.permanent = True
+    flash(_("Welcome, %(name)s.", name=user.name), "success")
+    return redirect(safe_next())
+
+
+@bp.post("/signout")
+def signout():
+    logout_user()
+    session.clear()
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("main.index"))
+
+
+@bp.route("/join", methods=["GET", "POST"])
+@limiter.limit(_signin_limit, methods=["POST"])
+def join():
+    form = request.form
+    if request.method == "GET":
+        return render_template("auth/join.html", form={}, errors={},
+                               organisations=vocabularies.organisations())
+    try:
+        accounts.request_to_join(form.get("email", ""), form.get("name", ""),
+                                 form.get("password", ""), org=form.get("org") or None,
+                                 message=form.get("message", ""))
+    except DomainError as error:
+        return render_template("auth/join.html", form=form, errors={error.field or "": error.message},
+                               organisations=vocabularies.organisations()), 400
+    # The same answer whether or not the address was already known.
+    return render_template("auth/join_sent.html")
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    errors, new_token = {}, None
+    if request.method == "POST":
+        action = request.form.get("action")
+        try:
+            if action == "profile":
+                accounts.update_profile(current_user, request.form.get("name", ""),
+                                        request.form.get("org") or None,
+                                        request.form.get("locale") or None)
+                flash(_("Your details were saved."), "success")
+            elif action == "password":
+                accounts.change_password(current_user, request.form.get("current", ""),
+                                         request.form.get("new", ""))
+                # Other sessions end with the old session version; keep this one signed in.
+                login_user(current_user)
+                flash(_("Your password was changed."), "success")
+            elif action == "token":
+                new_token = accounts.create_token(current_user, request.form.get("label", ""))
+            elif action == "revoke":
+                accounts.revoke_token(current_user, request.form.get("token_id", 0, type=int))
+                flash(_("The token was revoked."), "info")
+            if new_token is None and not errors:
+                return redirect(url_for("auth.account"))
+        except DomainError as error:
+            errors[error.field or action] = error.message
+    return render_template("auth/account.html", errors=errors, new_token=new_token,
+                           organisations=vocabularies.organisations(),
+                           tokens=[t for t in current_user.tokens if t.revoked_at is None]), (
+        400 if errors else 200)

@@ -1,0 +1,16 @@
+"""Small helpers shared by the page views."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import request, url_for
+
+
+def safe_next(default_endpoint: str = "main.index") -> str:
+    """The `next` target if it stays on this site, else the default page (no open redirects)."""
+    target = request.values.get("next") or ""
+    parts = urlsplit(target)
+    if target.startswith("/") and not target.startswith("//") and not parts.netloc \
+            and "\\" not in target:
+        return target
+    return url_for(default_endpoint)
