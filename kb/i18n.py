@@ -1,7 +1,7 @@
 """Khmer and English: choosing the reader's language and exposing it to templates."""
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app, has_request_context, request
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -13,6 +13,8 @@ LANGUAGE_NAMES = {"en": "English", "km": "ខ្មែរ"}
 def select_locale() -> str:
     """The reader's explicit choice (cookie, then profile), else the browser's, else English."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # the `kb` command speaks English
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = request.cookies.get(current_app.config["LANGUAGE_COOKIE"])
     if chosen in languages:
         return chosen

@@ -1,7 +1,9 @@
 """Sign-in sessions and the HTTP security headers every response carries."""
 from __future__ import annotations
 
+from flask import request
 from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from kb.extensions import login_manager
 
@@ -21,6 +23,13 @@ def init_app(app) -> None:
     # Without a remember cookie, a session that moves to another IP address or browser is dropped.
     login_manager.session_protection = "strong"
     login_manager.user_loader(load_session_user)
+
+    @app.before_request
+    def refuse_oversized_body():
+        """Refuse a declared oversized body before anything reads it (413, JSON for the API)."""
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        if limit and request.content_length and request.content_length > limit:
+            raise RequestEntityTooLarge()
 
     @app.after_request
     def security_headers(response):

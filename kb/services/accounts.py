@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from kb.extensions import db
 from kb.models import AccountStatus, ApiToken, Organisation, Role, User, utcnow
 from kb.services import audit
-from kb.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from kb.services.errors import (Conflict, NotAuthenticated, NotFound, PermissionDenied,
+                                ValidationError)
 
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
 # Verified against when the e-mail is unknown, so both failures take the same time.
@@ -122,6 +123,24 @@ def request_to_join(email: str, name: str, password: str, org: str | None = None
     user.join_message = (message or "").strip()[:2000]
     db.session.commit()
     return user
+
+
+def list_users(actor: User | None, role: str | None = None,
+               status: str | None = None) -> list[User]:
+    """Accounts, for administrators. Raises NotAuthenticated, PermissionDenied, ValidationError."""
+    if actor is None:
+        raise NotAuthenticated(_l("This needs an API token."))
+    if not actor.has_role(Role.ADMIN):
+        raise PermissionDenied(_l("Only administrators manage accounts."))
+    query = select(User).order_by(User.email)
+    if role:
+        query = query.where(User.role == parse_role(role))
+    if status:
+        try:
+            query = query.where(User.status == AccountStatus(status))
+        except ValueError:
+            raise ValidationError(_l("Unknown account state."), field="status") from None
+    return list(db.session.scalars(query))
 
 
 def _admin_check(actor: User, target: User) -> None:

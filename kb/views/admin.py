@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlalchemy import case, select
 
 from kb.extensions import db
 from kb.models import AccountStatus, AuditEvent, Objective, Organisation, ResourceKind, Role, User
 from kb.services import access, accounts, vocabularies
 from kb.services.errors import DomainError
+from kb.views.helpers import viewer
 
 bp = Blueprint("admin", __name__)
 
@@ -17,7 +18,7 @@ bp = Blueprint("admin", __name__)
 @bp.before_request
 @login_required
 def require_admin():
-    if not access.can_administer(current_user):
+    if not access.can_administer(viewer()):
         abort(403)
 
 
@@ -42,16 +43,16 @@ def update_user(user_id: int):
     action = request.form.get("action")
     try:
         if action == "approve":
-            accounts.approve_user(current_user, user, request.form.get("role", "member"))
+            accounts.approve_user(viewer(), user, request.form.get("role", "member"))
             flash(_("%(name)s can now sign in.", name=user.name), "success")
         elif action == "decline":
-            accounts.decline_user(current_user, user)
+            accounts.decline_user(viewer(), user)
             flash(_("The request was declined."), "info")
         elif action == "role":
-            accounts.set_role(current_user, user, request.form.get("role", ""))
+            accounts.set_role(viewer(), user, request.form.get("role", ""))
             flash(_("The role was changed."), "success")
         elif action == "deactivate":
-            accounts.deactivate_user(current_user, user)
+            accounts.deactivate_user(viewer(), user)
             flash(_("%(name)s was deactivated.", name=user.name), "info")
         else:
             abort(400)
@@ -67,7 +68,7 @@ def new_user():
         try:
             accounts.create_user(form.get("email", ""), form.get("name", ""),
                                  form.get("role", "member"), password=form.get("password", ""),
-                                 org=form.get("org") or None, actor=current_user)
+                                 org=form.get("org") or None, actor=viewer())
             flash(_("The account was created."), "success")
             return redirect(url_for("admin.users"))
         except DomainError as error:
@@ -89,7 +90,7 @@ def edit_organisation(org_id: int | None):
     errors = {}
     if request.method == "POST":
         try:
-            vocabularies.save_organisation(current_user, organisation, request.form)
+            vocabularies.save_organisation(viewer(), organisation, request.form)
             flash(_("The organisation was saved."), "success")
             return redirect(url_for("admin.organisations"))
         except DomainError as error:
@@ -108,7 +109,7 @@ def vocabularies_page():
         if term is None:
             abort(404)
         try:
-            vocabularies.rename_term(current_user, term, request.form)
+            vocabularies.rename_term(viewer(), term, request.form)
             flash(_("Saved."), "success")
             return redirect(url_for("admin.vocabularies_page"))
         except DomainError as error:

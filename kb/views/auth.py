@@ -9,7 +9,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from kb.extensions import limiter
 from kb.services import accounts, vocabularies
 from kb.services.errors import DomainError
-from kb.views.helpers import safe_next
+from kb.views.helpers import safe_next, viewer
 
 bp = Blueprint("auth", __name__)
 
@@ -76,20 +76,20 @@ def account():
         action = request.form.get("action")
         try:
             if action == "profile":
-                accounts.update_profile(current_user, request.form.get("name", ""),
+                accounts.update_profile(viewer(), request.form.get("name", ""),
                                         request.form.get("org") or None,
                                         request.form.get("locale") or None)
                 flash(_("Your details were saved."), "success")
             elif action == "password":
-                accounts.change_password(current_user, request.form.get("current", ""),
+                accounts.change_password(viewer(), request.form.get("current", ""),
                                          request.form.get("new", ""))
                 # Other sessions end with the old session version; keep this one signed in.
-                login_user(current_user)
+                login_user(viewer())
                 flash(_("Your password was changed."), "success")
             elif action == "token":
-                new_token = accounts.create_token(current_user, request.form.get("label", ""))
+                new_token = accounts.create_token(viewer(), request.form.get("label", ""))
             elif action == "revoke":
-                accounts.revoke_token(current_user, request.form.get("token_id", 0, type=int))
+                accounts.revoke_token(viewer(), request.form.get("token_id", 0, type=int))
                 flash(_("The token was revoked."), "info")
             if new_token is None and not errors:
                 return redirect(url_for("auth.account"))

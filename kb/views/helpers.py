@@ -4,6 +4,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import request, url_for
+from flask_login import current_user
 
 
 def safe_next(default_endpoint: str = "main.index") -> str:
@@ -14,3 +15,8 @@ def safe_next(default_endpoint: str = "main.index") -> str:
             and "\\" not in target:
         return target
     return url_for(default_endpoint)
+
+
+def viewer():
+    """The signed-in user (the real object, not Flask-Login's proxy) or the anonymous visitor."""
+    return current_user._get_current_object()

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, make_response, redirect, render_template
-from flask_login import current_user
 from sqlalchemy import text
 
 from kb.extensions import db
 from kb.search import check_index
 from kb.services import resources as resource_service
 from kb.services import vocabularies
-from kb.views.helpers import safe_next
+from kb.views.helpers import safe_next, viewer
 
 bp = Blueprint("main", __name__)
 
@@ -19,7 +18,7 @@ def index():
     return render_template(
         "index.html",
         objectives=vocabularies.objectives(),
-        recent=resource_service.recent_resources(current_user, limit=8),
+        recent=resource_service.recent_resources(viewer(), limit=8),
         organisations=vocabularies.organisations(),
     )
 
@@ -31,7 +30,7 @@ def organisations():
 
 @bp.get("/resources/<int:resource_id>")
 def resource_detail(resource_id: int):
-    resource = resource_service.get_resource(current_user, resource_id)
+    resource = resource_service.get_resource(viewer(), resource_id)
     return render_template("resource.html", resource=resource)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, g, request
+from flask_babel import lazy_gettext as _l
 
 from kb.services import accounts
 from kb.services.errors import NotAuthenticated
@@ -18,10 +19,10 @@ def identify_caller():
         return
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise NotAuthenticated("Use 'Authorization: Bearer TOKEN'.")
+        raise NotAuthenticated(_l("Use 'Authorization: Bearer TOKEN'."))
     g.api_user = accounts.user_for_token(token.strip())
     if g.api_user is None:
-        raise NotAuthenticated("The API token is not valid.")
+        raise NotAuthenticated(_l("The API token is not valid."))
 
 
 @bp.after_request

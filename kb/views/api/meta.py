@@ -1,9 +1,11 @@
 """The API's self-description: OpenAPI document, caller identity, vocabularies."""
 from __future__ import annotations
 
-from flask import g, jsonify
+from flask import g, jsonify, request
+from flask_babel import lazy_gettext as _l
 
-from kb.services import vocabularies
+from kb.models import User
+from kb.services import accounts, vocabularies
 from kb.services.errors import NotAuthenticated
 from kb.views.api import bp
 from kb.views.api.openapi import openapi_document
@@ -18,10 +20,14 @@ def openapi():
 def me():
     user = g.api_user
     if user is None:
-        raise NotAuthenticated("This endpoint needs an API token.")
-    return jsonify({"id": user.id, "email": user.email, "name": user.name,
-                    "role": user.role.value,
-                    "org": user.organisation.short_name if user.organisation else None})
+        raise NotAuthenticated(_l("This endpoint needs an API token."))
+    return jsonify(user_json(user))
+
+
+def user_json(user: User) -> dict:
+    return {"id": user.id, "email": user.email, "name": user.name, "role": user.role.value,
+            "status": user.status.value,
+            "org": user.organisation.short_name if user.organisation else None}
 
 
 @bp.get("/vocabularies")
@@ -36,3 +42,10 @@ def vocabulary_lists():
         "provinces": [{"code": p.code, "name_en": p.name_en, "name_km": p.name_km}
                       for p in vocabularies.provinces()],
     })
+
+
+@bp.get("/users")
+def list_users():
+    """Administrators list accounts, optionally by role (?role=editor) or state (?status=...)."""
+    return jsonify({"users": [user_json(u) for u in accounts.list_users(
+        g.api_user, role=request.args.get("role"), status=request.args.get("status"))]})

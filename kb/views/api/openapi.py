@@ -36,6 +36,21 @@ def openapi_document() -> dict:
                 "responses": {"200": {"description": "The caller", "content": _json("User")},
                               **_errors("401")},
             }},
+            "/users": {"get": {
+                "summary": "User accounts (administrators only)",
+                "operationId": "listUsers",
+                "parameters": [
+                    {"name": "role", "in": "query", "schema": {
+                        "type": "string", "enum": ["member", "contributor", "editor", "admin"]}},
+                    {"name": "status", "in": "query", "schema": {
+                        "type": "string",
+                        "enum": ["pending", "active", "deactivated", "declined"]}}],
+                "responses": {"200": {"description": "The accounts", "content": {
+                    "application/json": {"schema": {"type": "object", "properties": {
+                        "users": {"type": "array",
+                                  "items": {"$ref": "#/components/schemas/User"}}}}}}},
+                              **_errors("400", "401", "403")},
+            }},
             "/vocabularies": {"get": {
                 "summary": "Objectives, kinds, organisations and provinces",
                 "operationId": "getVocabularies",
@@ -75,6 +90,8 @@ def openapi_document() -> dict:
                     "name": {"type": "string"},
                     "role": {"type": "string",
                              "enum": ["member", "contributor", "editor", "admin"]},
+                    "status": {"type": "string",
+                               "enum": ["pending", "active", "deactivated", "declined"]},
                     "org": {"type": "string", "nullable": True}}},
                 "Place": {"type": "object", "nullable": True, "properties": {
                     "code": {"type": "string"}, "name_en": {"type": "string"},
