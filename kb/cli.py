@@ -185,5 +185,9 @@ def run_command(host, port, threads):
     host = host or app.config["RUN_HOST"]
     port = port or app.config["RUN_PORT"]
     click.echo(f"Serving the DDWG knowledge base on http://{host}:{port}/ (Ctrl+C to stop)")
+    if host not in ("127.0.0.1", "localhost", "::1") and app.config["SESSION_COOKIE_SECURE"] \
+            and not app.config["PROXY_FIX_HOPS"]:
+        click.echo("Note: sign-in cookies are HTTPS-only. Serve through an HTTPS reverse proxy "
+                   "(see README), or set KB_SESSION_COOKIE_SECURE=0 on a trusted LAN.", err=True)
     waitress.serve(app, host=host, port=port, threads=threads or app.config["RUN_THREADS"],
                    ident="kb", clear_untrusted_proxy_headers=True)
