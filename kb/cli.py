@@ -172,6 +172,117 @@ def tokens_create(email, label):
     click.echo(accounts.create_token(user, label=label or "kb tokens create"))
 
 
+def _acting_user(email: str | None):
+    """The user an import acts as: the one named, else the first active administrator."""
+    from sqlalchemy import select
+
+    from kb.models import AccountStatus, Role, User
+    from kb.services import accounts
+
+    if email:
+        user = accounts.get_user_by_email(email)
+        if user is None or not user.is_active:
+            raise click.ClickException(f"No active user {email}")
+        return user
+    user = db.session.scalar(select(User).where(User.role == Role.ADMIN,
+                                                User.status == AccountStatus.ACTIVE)
+                             .order_by(User.id).limit(1))
+    if user is None:
+        raise click.ClickException("No administrator exists yet: create one with "
+                                   "`kb users create EMAIL --role admin` or pass --as EMAIL.")
+    return user
+
+
+@main.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--kind", default="reform_document", show_default=True,
+              type=click.Choice(["reform_document", "expert_presentation", "best_practice",
+                                 "training_material", "meeting_record", "policy_feedback"]),
+              help="Kind of resource, unless the manifest says otherwise.")
+@click.option("--objective", "objectives", multiple=True, type=click.Choice(["1", "2", "3"]),
+              help="An objective the files serve (repeatable).")
+@click.option("--lang", type=click.Choice(["en", "km"]), help="Language of the files.")
+@click.option("--tag", "tags", multiple=True, help="A tag for every file (repeatable).")
+@click.option("--org", help="Organisation short name, e.g. CARD.")
+@click.option("--visibility", type=click.Choice(["public", "members"]), default="public",
+              show_default=True)
+@click.option("--publish", is_flag=True, help="Publish at once (the acting user must be an editor).")
+@click.option("--as", "as_email", metavar="EMAIL",
+              help="Act as this user [default: the first administrator].")
+@click.option("--workers", type=int, default=None, help="Extractions at a time [default: cores].")
+@with_appcontext
+def import_command(paths, kind, objectives, lang, tags, org, visibility, publish, as_email,
+                   workers):
+    """Import files and folders (recursively); a manifest.csv in a folder describes its files."""
+    from tqdm import tqdm
+
+    from kb.services import importer
+
+    actor = _acting_user(as_email)
+    files = importer.collect_files(paths)
+    defaults = {"kind": kind, "visibility": visibility}
+    if objectives:
+        defaults["objectives"] = list(objectives)
+    if lang:
+        defaults["language"] = [lang]
+    if tags:
+        defaults["tags"] = list(tags)
+    if org:
+        defaults["org"] = org
+    with tqdm(total=len(files), unit="file", desc="Storing", file=sys.stderr,
+              disable=None, dynamic_ncols=True) as bar:
+        counts = {"imported": 0, "duplicate": 0, "failed": 0}
+
+        def stored(_path, outcome):
+            counts[outcome] += 1
+            bar.set_postfix(counts, refresh=False)
+            bar.update(1)
+
+        summary = importer.import_files(actor, files, defaults, publish=publish,
+                                        on_progress=stored, workers=workers,
+                                        progress_factory=lambda n: tqdm(
+                                            total=n, unit="file", desc="Reading text",
+                                            file=sys.stderr, disable=None, dynamic_ncols=True))
+    _print_import_summary(summary)
+    if files and not summary.imported and not summary.duplicates:
+        sys.exit(1)
+
+
+def _print_import_summary(summary) -> None:
+    click.echo(f"Imported: {len(summary.imported)}")
+    click.echo(f"Already present: {len(summary.duplicates)}")
+    click.echo(f"Failed: {len(summary.failed)}")
+    for path, reason in summary.failed:
+        click.echo(f"  {path}: {reason}")
+    if summary.extraction_failed:
+        click.echo(f"Stored, but the text could not be read: {len(summary.extraction_failed)}")
+        for path, reason in summary.extraction_failed:
+            click.echo(f"  {path}: {reason}")
+
+
+@main.command("reprocess")
+@click.option("--failed", "include_failed", is_flag=True,
+              help="Also retry files whose extraction failed.")
+@click.option("--all", "everything", is_flag=True, help="Extract every file again.")
+@click.option("--workers", type=int, default=None, help="Extractions at a time [default: cores].")
+@with_appcontext
+def reprocess_command(include_failed, everything, workers):
+    """Extract text (again) from stored files: pending ones, failed ones, or all."""
+    from sqlalchemy import select
+
+    from kb.models import ResourceFile
+    from kb.services import processing
+
+    ids = (list(db.session.scalars(select(ResourceFile.id).order_by(ResourceFile.id)))
+           if everything else processing.pending_file_ids(include_failed=include_failed))
+    done = processing.process_files(ids, workers=workers)
+    failed = [f for f in done if f.extraction_state.value == "failed"]
+    click.echo(f"Processed: {len(done)}; text read: {len(done) - len(failed)}; "
+               f"failed: {len(failed)}")
+    for stored in failed:
+        click.echo(f"  file {stored.id} ({stored.original_name}): {stored.extraction_error}")
+
+
 @main.command("run")
 @click.option("--host", default=None, help="Address to listen on [default: 127.0.0.1].")
 @click.option("--port", default=None, type=int, help="Port to listen on [default: 5000].")
@@ -181,7 +292,10 @@ def run_command(host, port, threads):
     """Serve the application with Waitress, a production WSGI server."""
     import waitress
 
+    from kb.services import processing
+
     app = current_app._get_current_object()
+    processing.schedule(processing.pending_file_ids())  # files left unread by a stop or crash
     host = host or app.config["RUN_HOST"]
     port = port or app.config["RUN_PORT"]
     click.echo(f"Serving the DDWG knowledge base on http://{host}:{port}/ (Ctrl+C to stop)")

@@ -21,6 +21,15 @@ class Defaults:
 
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     MAX_CONTENT_LENGTH = 100 * 1024 * 1024  # bytes; larger request bodies get 413
+    MAX_FILE_SIZE = 100 * 1024 * 1024  # bytes, per stored file (uploads and `kb import`)
+
+    # Text extraction runs in a child process with these limits. "background": a worker thread
+    # in the serving process picks up new files after each upload; "inline": the uploading
+    # request or command waits for it (used by `kb import`).
+    EXTRACTION_MODE = "background"
+    EXTRACTION_TIMEOUT = 120  # seconds per file
+    EXTRACTION_MEMORY_MB = 1536
+    EXTRACTION_OCR = True  # when Tesseract is installed
 
     # Cookies: HttpOnly and SameSite always; Secure is on by default and must be switched off
     # explicitly (KB_SESSION_COOKIE_SECURE=0) for a plain-HTTP LAN install. Browsers treat
@@ -87,6 +96,7 @@ def load_config(app, overrides: dict | None = None) -> None:
     )
     app.config["SEARCH_INDEX_PATH"] = app.config["SEARCH_INDEX_PATH"] or str(instance / "index")
     app.config["FILE_STORE_PATH"] = app.config["FILE_STORE_PATH"] or str(instance / "files")
+    app.config["THUMBNAIL_PATH"] = app.config.get("THUMBNAIL_PATH") or str(instance / "thumbnails")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = read_or_create_secret_key(instance)
 

@@ -1,5 +1,5 @@
 """Small factories for test data, built through the real services."""
-from kb.services import resources
+from kb.services import resources, workflow
 
 
 def make_resource(owner, publisher=None, **data):
@@ -8,5 +8,5 @@ def make_resource(owner, publisher=None, **data):
             "objectives": ["1"], "language": ["en"], **data}
     resource = resources.create_resource(owner, data)
     if publisher is not None:
-        resources.publish_resource(publisher, resource)
+        workflow.publish(publisher, resource)
     return resource

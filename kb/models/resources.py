@@ -76,6 +76,8 @@ class Resource(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(500))
+    # True while the title is only a guess from the file name; the file's own title replaces it.
+    title_from_file: Mapped[bool] = mapped_column(default=False)
     alt_title: Mapped[str] = mapped_column(String(500), default="")  # the other language's title
     summary_source: Mapped[str] = mapped_column(Text, default="")  # as typed (Markdown or HTML)
     summary_html: Mapped[str] = mapped_column(Text, default="")  # sanitised, safe to render

@@ -11,8 +11,7 @@ from kb.extensions import db
 from kb.ingest.sanitize import render_summary
 from kb.models import (
     LANGUAGES, Commune, Objective, Resource, ResourceAuthor, ResourceEvent, ResourceFile,
-    ResourceKind,
-    ResourceLanguage, Status, Tag, User, Visibility, utcnow,
+    ResourceKind, ResourceLanguage, Role, Status, Tag, User, Visibility,
 )
 from kb.services import access, audit
 from kb.services.accounts import find_organisation
@@ -142,36 +141,56 @@ def describe(resource: Resource, data: dict) -> None:
     resource.needs_indexing = True
 
 
-def create_resource(actor: User, data: dict) -> Resource:
-    """Create a draft resource described by `data`. Raises PermissionDenied, ValidationError."""
+def new_resource(actor: User, data: dict) -> Resource:
+    """A draft resource described by `data`, added to the session but not committed.
+
+    Raises PermissionDenied or ValidationError.
+    """
     if not access.can_contribute(actor):
         raise PermissionDenied(_l("Only contributors can add resources."))
     resource = Resource(owner=actor, status=Status.DRAFT)
-    data = {"kind": None, "title": None, **data}
-    describe(resource, data)
+    describe(resource, {"kind": None, "title": None, **data})
     db.session.add(resource)
     db.session.flush()
     db.session.add(ResourceEvent(resource=resource, actor_id=actor.id, action="created",
                                  to_status=Status.DRAFT.value))
     audit.record(actor, "resource.create", resource)
+    return resource
+
+
+def create_resource(actor: User, data: dict) -> Resource:
+    """Create and commit a draft resource without files."""
+    resource = new_resource(actor, data)
     db.session.commit()
     return resource
 
 
-def publish_resource(actor: User, resource: Resource, comment: str = "") -> Resource:
-    """Editors publish directly. Raises PermissionDenied."""
-    if not access.has_role(actor, access.Role.EDITOR):
-        raise PermissionDenied(_l("Only editors can publish."))
-    before = resource.status
-    resource.status = Status.PUBLISHED
-    resource.published_at = resource.published_at or utcnow()
-    resource.needs_indexing = True
-    db.session.add(ResourceEvent(resource=resource, actor_id=actor.id, action="published",
-                                 from_status=before.value, to_status=Status.PUBLISHED.value,
-                                 comment=comment))
-    audit.record(actor, "resource.publish", resource)
+def update_resource(actor: User, resource: Resource, data: dict) -> Resource:
+    """Change metadata: owners until publication, editors always. Raises PermissionDenied."""
+    if not access.can_edit_resource(actor, resource):
+        raise PermissionDenied(_l("You may not edit this resource."))
+    describe(resource, data)
+    resource.title_from_file = resource.title_from_file and "title" not in data
+    db.session.add(ResourceEvent(resource=resource, actor_id=actor.id, action="edited",
+                                 comment=", ".join(sorted(data))))
+    audit.record(actor, "resource.update", resource, fields=sorted(data))
     db.session.commit()
     return resource
+
+
+def delete_resource(actor: User, resource: Resource) -> None:
+    """Owners delete their drafts; editors and admins delete anything. Raises PermissionDenied.
+
+    Stored bytes stay in the file store (another resource or a backup may share them);
+    `kb check` reports blobs no file refers to.
+    """
+    own_draft = access.is_signed_in(actor) and resource.owner_id == actor.id and \
+        resource.status in (Status.DRAFT, Status.REJECTED)
+    if not (own_draft or access.has_role(actor, Role.EDITOR)):
+        raise PermissionDenied(_l("You may not delete this resource."))
+    audit.record(actor, "resource.delete", resource, title=resource.title)
+    db.session.delete(resource)
+    db.session.commit()
 
 
 def get_resource(user: User | None, resource_id: int) -> Resource:

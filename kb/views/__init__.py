@@ -5,12 +5,16 @@ def register_blueprints(app) -> None:
     from kb.views.admin import bp as admin_bp
     from kb.views.api import bp as api_bp
     from kb.views.auth import bp as auth_bp
+    from kb.views.contribute import bp as contribute_bp
     from kb.views.errors import register_error_handlers
+    from kb.views.files import bp as files_bp
     from kb.views.main import bp as main_bp
     from kb.extensions import csrf
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(contribute_bp)
+    app.register_blueprint(files_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     # The API authenticates by bearer token only, never by cookie, so CSRF cannot reach it.
     csrf.exempt(api_bp)

@@ -7,7 +7,7 @@ from sqlalchemy import text
 from kb.extensions import db
 from kb.search import check_index
 from kb.services import resources as resource_service
-from kb.services import vocabularies
+from kb.services import processing, vocabularies
 from kb.views.helpers import safe_next, viewer
 
 bp = Blueprint("main", __name__)
@@ -31,7 +31,9 @@ def organisations():
 @bp.get("/resources/<int:resource_id>")
 def resource_detail(resource_id: int):
     resource = resource_service.get_resource(viewer(), resource_id)
-    return render_template("resource.html", resource=resource)
+    with_thumbnail = {f.id for f in resource.current_files
+                      if processing.thumbnail_path(f.sha256).exists()}
+    return render_template("resource.html", resource=resource, with_thumbnail=with_thumbnail)
 
 
 @bp.get("/language/<code>")

@@ -5,7 +5,7 @@ from flask import request
 
 ERROR_CODES = {"400": "Bad input", "401": "Missing or invalid token", "403": "Not allowed",
                "404": "Not found, or not visible to the caller", "405": "Method not allowed",
-               "413": "Body too large"}
+               "409": "Already in the knowledge base", "413": "Body too large"}
 
 
 def _errors(*codes: str) -> dict:
@@ -58,13 +58,55 @@ def openapi_document() -> dict:
                                       "content": {"application/json": {
                                           "schema": {"type": "object"}}}}},
             }},
-            "/resources/{id}": {"get": {
-                "summary": "One resource",
-                "operationId": "getResource",
+            "/resources": {"post": {
+                "summary": "Add a resource with its files (contributors and above)",
+                "operationId": "createResource",
+                "requestBody": {"required": True, "content": {"multipart/form-data": {
+                    "schema": {"$ref": "#/components/schemas/ResourceUpload"}}}},
+                "responses": {"201": {"description": "Created", "content": {
+                    "application/json": {"schema": {"type": "object", "properties": {
+                        "id": {"type": "integer"}, "status": {"type": "string"},
+                        "url": {"type": "string"}}}}}},
+                              "409": {"$ref": "#/components/responses/E409"},
+                              **_errors("400", "401", "403", "413")},
+            }},
+            "/resources/{id}": {
+                "get": {
+                    "summary": "One resource",
+                    "operationId": "getResource",
+                    "parameters": [id_param],
+                    "responses": {"200": {"description": "The resource",
+                                          "content": _json("Resource")},
+                                  **_errors("401", "404")},
+                },
+                "patch": {
+                    "summary": "Change metadata (owner while not published; editors always)",
+                    "operationId": "updateResource",
+                    "parameters": [id_param],
+                    "requestBody": {"required": True, "content": {
+                        "application/json": {"schema": {
+                            "$ref": "#/components/schemas/ResourceMetadata"}},
+                        "multipart/form-data": {"schema": {
+                            "$ref": "#/components/schemas/ResourceMetadata"}}}},
+                    "responses": {"200": {"description": "The changed resource",
+                                          "content": _json("Resource")},
+                                  **_errors("400", "401", "403", "404")},
+                },
+                "delete": {
+                    "summary": "Delete (owner of a draft, editors, admins)",
+                    "operationId": "deleteResource",
+                    "parameters": [id_param],
+                    "responses": {"204": {"description": "Deleted"},
+                                  **_errors("401", "403", "404")},
+                },
+            },
+            "/resources/{id}/submit": {"post": {
+                "summary": "Send a draft for review (owner)",
+                "operationId": "submitResource",
                 "parameters": [id_param],
-                "responses": {"200": {"description": "The resource",
+                "responses": {"200": {"description": "The submitted resource",
                                       "content": _json("Resource")},
-                              **_errors("401", "404")},
+                              **_errors("400", "401", "403", "404")},
             }},
             "/files/{id}": {"get": {
                 "summary": "Download a stored file as an attachment",
@@ -93,6 +135,25 @@ def openapi_document() -> dict:
                     "status": {"type": "string",
                                "enum": ["pending", "active", "deactivated", "declined"]},
                     "org": {"type": "string", "nullable": True}}},
+                "ResourceMetadata": {"type": "object", "properties": {
+                    "title": {"type": "string"}, "alt_title": {"type": "string"},
+                    "kind": {"type": "string"},
+                    "objectives": {"type": "array", "items": {"type": "string"}},
+                    "language": {"type": "array", "items": {"type": "string"}},
+                    "summary": {"type": "string", "description": "HTML or Markdown; sanitised"},
+                    "tags": {"type": "string", "description": "comma-separated"},
+                    "org": {"type": "string"}, "date": {"type": "string", "format": "date"},
+                    "visibility": {"type": "string", "enum": ["public", "members"]},
+                    "commune_code": {"type": "string"}, "event": {"type": "string"},
+                    "source_url": {"type": "string"},
+                    "authors": {"type": "string", "description": "separated by ;"}}},
+                "ResourceUpload": {"allOf": [
+                    {"$ref": "#/components/schemas/ResourceMetadata"},
+                    {"type": "object", "properties": {
+                        "file": {"type": "array",
+                                 "items": {"type": "string", "format": "binary"}},
+                        "submit": {"type": "string", "enum": ["true", "false"]},
+                        "publish": {"type": "string", "enum": ["true", "false"]}}}]},
                 "Place": {"type": "object", "nullable": True, "properties": {
                     "code": {"type": "string"}, "name_en": {"type": "string"},
                     "name_km": {"type": "string"}}},
@@ -101,6 +162,7 @@ def openapi_document() -> dict:
                     "size": {"type": "integer"}, "sha256": {"type": "string"},
                     "content_type": {"type": "string"}, "version": {"type": "integer"},
                     "extraction": {"type": "string", "enum": ["ok", "failed", "pending"]},
+                    "extraction_error": {"type": "string", "nullable": True},
                     "url": {"type": "string"}}},
                 "Resource": {"type": "object", "properties": {
                     "id": {"type": "integer"}, "title": {"type": "string"},

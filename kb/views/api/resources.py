@@ -1,12 +1,16 @@
 """Resources through the API."""
 from __future__ import annotations
 
-from flask import g, jsonify, url_for
+from flask import g, jsonify, request, url_for
+from flask_babel import lazy_gettext as _l
 
 from kb.models import Resource
 from kb.services import resources as resource_service
+from kb.services import ingestion, workflow
+from kb.services.errors import NotAuthenticated, ValidationError
 from kb.views.api import bp
 from kb.views.files import send_stored_file
+from kb.views.forms import metadata_from_form, metadata_from_json, truthy, uploads_from
 
 
 def place_json(resource: Resource) -> dict:
@@ -38,6 +42,7 @@ def resource_json(resource: Resource) -> dict:
         "files": [{
             "id": f.id, "filename": f.original_name, "size": f.size, "sha256": f.sha256,
             "content_type": f.content_type, "extraction": f.extraction_state.value,
+            "extraction_error": f.extraction_error or None,
             "version": f.version,
             "url": url_for("api.get_file", file_id=f.id, _external=True),
         } for f in resource.current_files],
@@ -47,9 +52,59 @@ def resource_json(resource: Resource) -> dict:
     }
 
 
+def _caller():
+    if g.api_user is None:
+        raise NotAuthenticated(_l("This endpoint needs an API token."))
+    return g.api_user
+
+
+@bp.post("/resources")
+def create_resource():
+    user = _caller()
+    if not request.mimetype.startswith("multipart/form-data"):
+        raise ValidationError(_l("Send the resource as multipart/form-data."))
+    resource = ingestion.contribute(user, metadata_from_form(request.form),
+                                    uploads_from(request.files),
+                                    submit=truthy(request.form.get("submit")),
+                                    publish=truthy(request.form.get("publish")))
+    return jsonify({"id": resource.id, "status": resource.status.value,
+                    "url": url_for("main.resource_detail", resource_id=resource.id,
+                                   _external=True)}), 201
+
+
 @bp.get("/resources/<int:resource_id>")
 def get_resource(resource_id: int):
     return jsonify(resource_json(resource_service.get_resource(g.api_user, resource_id)))
+
+
+@bp.patch("/resources/<int:resource_id>")
+def update_resource(resource_id: int):
+    user = _caller()
+    resource = resource_service.get_resource(user, resource_id)
+    if request.is_json:
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise ValidationError(_l("The body must be a JSON object."))
+        data = metadata_from_json(body)
+    else:
+        data = metadata_from_form(request.form, partial=True)
+    if not data:
+        raise ValidationError(_l("Nothing to change."))
+    return jsonify(resource_json(resource_service.update_resource(user, resource, data)))
+
+
+@bp.delete("/resources/<int:resource_id>")
+def delete_resource(resource_id: int):
+    user = _caller()
+    resource_service.delete_resource(user, resource_service.get_resource(user, resource_id))
+    return "", 204
+
+
+@bp.post("/resources/<int:resource_id>/submit")
+def submit_resource(resource_id: int):
+    user = _caller()
+    resource = workflow.submit(user, resource_service.get_resource(user, resource_id))
+    return jsonify(resource_json(resource))
 
 
 @bp.get("/files/<int:file_id>")

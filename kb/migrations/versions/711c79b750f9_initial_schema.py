@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 02a5395e2104
+Revision ID: 711c79b750f9
 Revises: 
-Create Date: 2026-11-28 14:03:47.780958
+Create Date: 2026-11-28 14:13:05.619128
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '02a5395e2104'
+revision = '711c79b750f9'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -145,6 +145,7 @@ def upgrade():
     op.create_table('resources',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('title', sa.String(length=500), nullable=False),
+    sa.Column('title_from_file', sa.Boolean(), nullable=False),
     sa.Column('alt_title', sa.String(length=500), nullable=False),
     sa.Column('summary_source', sa.Text(), nullable=False),
     sa.Column('summary_html', sa.Text(), nullable=False),

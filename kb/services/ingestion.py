@@ -1,0 +1,178 @@
+"""Taking files in: receiving, checking, storing once, and attaching them to resources."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from kb.extensions import db
+from kb.ingest import storage
+from kb.models import ExtractionState, Resource, ResourceFile, User
+from kb.services import access, audit, processing, resources, workflow
+from kb.services.errors import Conflict, DomainError, PermissionDenied, ValidationError
+
+MAX_FILES_PER_RESOURCE = 20
+
+
+class UploadTooLarge(DomainError):
+    status = 413
+    code = "too_large"
+
+
+@dataclass
+class Upload:
+    """One file as the client sent it: a name (untrusted) and a readable stream."""
+
+    filename: str
+    stream: BinaryIO
+
+
+@dataclass
+class Checked:
+    name: str
+    received: storage.ReceivedFile
+    content_type: str
+
+
+def _store_root() -> str:
+    return current_app.config["FILE_STORE_PATH"]
+
+
+def _receive(upload: Upload) -> Checked:
+    """Stream one upload into the store's temporary area and decide its type from its bytes."""
+    from kb.ingest.sniff import FileTypeError, sniff_type
+
+    name = storage.safe_filename(upload.filename)
+    try:
+        received = storage.receive(_store_root(), upload.stream,
+                                   current_app.config.get("MAX_FILE_SIZE"))
+    except storage.TooLarge as too_large:
+        raise UploadTooLarge(_l("%(name)s is larger than the limit of %(mb)d MB.", name=name,
+                                mb=too_large.limit // (1024 * 1024)), field="file") from None
+    if received.size == 0:
+        received.discard()
+        raise ValidationError(_l("%(name)s is empty.", name=name), field="file")
+    try:
+        content_type = sniff_type(received.path, name)
+    except FileTypeError as error:
+        received.discard()
+        raise ValidationError(_l("%(name)s: %(reason)s", name=name, reason=str(error)),
+                              field="file") from None
+    return Checked(name, received, content_type)
+
+
+def existing_copy(sha256: str) -> ResourceFile | None:
+    return db.session.scalar(select(ResourceFile).where(ResourceFile.sha256 == sha256)
+                             .order_by(ResourceFile.id).limit(1))
+
+
+def _refuse_duplicates(actor: User, checked: list[Checked]) -> None:
+    """The same bytes are kept once: say where they already are (if the user may see it)."""
+    seen = set()
+    for item in checked:
+        if item.received.sha256 in seen:
+            raise Conflict(_l("%(name)s was sent twice.", name=item.name), field="file")
+        seen.add(item.received.sha256)
+        copy = existing_copy(item.received.sha256)
+        if copy is None:
+            continue
+        if access.can_view_resource(actor, copy.resource):
+            raise Conflict(_l('%(name)s is already in the knowledge base, in "%(title)s" '
+                              "(resource %(id)d).", name=item.name, title=copy.resource.title,
+                              id=copy.resource_id), field="file")
+        raise Conflict(_l("%(name)s is already in the knowledge base (in a resource that is "
+                          "not yet published).", name=item.name), field="file")
+
+
+def receive_uploads(actor: User, uploads: list[Upload]) -> list[Checked]:
+    """Receive and check every upload; on any refusal nothing is kept. Raises DomainError."""
+    if len(uploads) > MAX_FILES_PER_RESOURCE:
+        raise ValidationError(_l("At most %(n)d files at once.", n=MAX_FILES_PER_RESOURCE),
+                              field="file")
+    checked: list[Checked] = []
+    try:
+        for upload in uploads:
+            checked.append(_receive(upload))
+        _refuse_duplicates(actor, checked)
+    except BaseException:
+        for item in checked:
+            item.received.discard()
+        raise
+    return checked
+
+
+def _attach(actor: User, resource: Resource, checked: list[Checked]) -> list[ResourceFile]:
+    """Move the bytes to their final place first, then record them: a crash in between leaves
+    an unreferenced blob (harmless, reported by `kb check`), never a record without bytes."""
+    position = len(resource.current_files)
+    files = []
+    for offset, item in enumerate(checked):
+        storage.keep(_store_root(), item.received)
+        stored = ResourceFile(resource=resource, position=position + offset,
+                              original_name=item.name, size=item.received.size,
+                              sha256=item.received.sha256, content_type=item.content_type,
+                              extraction_state=ExtractionState.PENDING, uploaded_by_id=actor.id)
+        db.session.add(stored)
+        files.append(stored)
+    resource.needs_indexing = True
+    return files
+
+
+def title_from_name(name: str) -> str:
+    stem = Path(name).stem if "." in name else name
+    return " ".join(stem.replace("_", " ").replace("-", " ").split()) or name
+
+
+def contribute(actor: User, data: dict, uploads: list[Upload], submit: bool = False,
+               publish: bool = False, process: bool = True) -> Resource:
+    """Create a resource with its files. Raises PermissionDenied, ValidationError, Conflict,
+    UploadTooLarge. Extraction is scheduled after the commit (unless process=False, when the
+    caller takes care of it); the call does not wait for it."""
+    if not access.can_contribute(actor):
+        raise PermissionDenied(_l("Only contributors can add resources."))
+    if publish and not access.has_role(actor, access.Role.EDITOR):
+        raise PermissionDenied(_l("Only editors can publish."))
+    data = dict(data)
+    guessed_title = not (data.get("title") or "").strip() and bool(uploads)
+    checked = receive_uploads(actor, uploads)
+    try:
+        if guessed_title:
+            data["title"] = title_from_name(checked[0].name)
+        resource = resources.new_resource(actor, data)
+        resource.title_from_file = guessed_title
+        files = _attach(actor, resource, checked)
+        if publish:
+            workflow.publish(actor, resource, commit=False)
+        elif submit:
+            workflow.submit(actor, resource, commit=False)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        for item in checked:
+            item.received.discard()
+        raise
+    if process:
+        processing.schedule([f.id for f in files])
+    return resource
+
+
+def add_files(actor: User, resource: Resource, uploads: list[Upload]) -> list[ResourceFile]:
+    """Attach more files to an existing resource the user may edit."""
+    if not access.can_edit_resource(actor, resource):
+        raise PermissionDenied(_l("You may not edit this resource."))
+    checked = receive_uploads(actor, uploads)
+    try:
+        files = _attach(actor, resource, checked)
+        audit.record(actor, "resource.files", resource, added=[c.name for c in checked])
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        for item in checked:
+            item.received.discard()
+        raise
+    processing.schedule([f.id for f in files])
+    return files

@@ -1,0 +1,168 @@
+"""After a file is stored: extracting its text and making its thumbnail, off the request path.
+
+The database says which files still need work (extraction state "pending"), so nothing is lost
+if the process stops: `kb reprocess`, or the next start of `kb run`, picks them up again.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Callable
+
+from flask import current_app
+from sqlalchemy import select
+
+from kb.extensions import db
+from kb.ingest import storage
+from kb.models import ExtractionState, ResourceAuthor, ResourceFile, ResourceLanguage
+from kb.services import resources
+
+_executor_lock = threading.Lock()
+
+
+def thumbnail_path(sha256: str) -> Path:
+    return Path(current_app.config["THUMBNAIL_PATH"]) / f"{sha256}.png"
+
+
+def _limits() -> dict:
+    config = current_app.config
+    return {"timeout": config["EXTRACTION_TIMEOUT"], "memory_mb": config["EXTRACTION_MEMORY_MB"],
+            "ocr": config["EXTRACTION_OCR"]}
+
+
+def _work(blob: Path, content_type: str, thumb: Path, limits: dict):
+    """The part that touches no database, so several can run at once in threads, each in its
+    own limited child process. Returns the Extraction."""
+    from kb.ingest.extract import extract_file
+    from kb.ingest.thumbnails import make_thumbnail
+
+    result = extract_file(blob, content_type, **limits)
+    if not thumb.exists():
+        thumb.parent.mkdir(parents=True, exist_ok=True)
+        make_thumbnail(blob, content_type, thumb)
+    return result
+
+
+def _record(stored: ResourceFile, result) -> None:
+    stored.text = result.text
+    stored.properties = dict(result.properties)
+    stored.extraction_state = ExtractionState(result.state)
+    stored.extraction_error = result.error or ""
+    _fill_metadata_from(stored)
+    stored.resource.needs_indexing = True
+
+
+def _blob(stored: ResourceFile) -> Path:
+    return storage.blob_path(current_app.config["FILE_STORE_PATH"], stored.sha256)
+
+
+def _record_missing(stored: ResourceFile) -> None:
+    stored.extraction_state = ExtractionState.FAILED
+    stored.extraction_error = "The stored file is missing."
+
+
+def process_file(file_id: int) -> ResourceFile | None:
+    """Extract one file's text and properties, make its thumbnail, and fill the resource's
+    empty metadata from the file's own properties. Failures are recorded, never raised."""
+    stored = db.session.get(ResourceFile, file_id)
+    if stored is None:
+        return None
+    blob = _blob(stored)
+    if blob.exists():
+        _record(stored, _work(blob, stored.content_type, thumbnail_path(stored.sha256),
+                              _limits()))
+    else:
+        _record_missing(stored)
+    db.session.commit()
+    return stored
+
+
+def process_files(file_ids: list[int], workers: int | None = None,
+                  on_done: Callable[[ResourceFile], None] | None = None) -> list[ResourceFile]:
+    """Process many files with `workers` extractions at a time (default: one per core);
+    results are written from this thread, one commit per file."""
+    workers = workers or os.cpu_count() or 1
+    limits, done = _limits(), []
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kb-extract") as pool:
+        futures = {}
+        for file_id in file_ids:
+            stored = db.session.get(ResourceFile, file_id)
+            if stored is None:
+                continue
+            blob = _blob(stored)
+            if not blob.exists():
+                _record_missing(stored)
+                db.session.commit()
+                done.append(stored)
+                continue
+            futures[pool.submit(_work, blob, stored.content_type,
+                                thumbnail_path(stored.sha256), limits)] = file_id
+        for future in as_completed(futures):
+            stored = db.session.get(ResourceFile, futures[future])
+            _record(stored, future.result())
+            db.session.commit()
+            done.append(stored)
+            if on_done:
+                on_done(stored)
+    return done
+
+
+def _fill_metadata_from(stored: ResourceFile) -> None:
+    """The file's own title, author, date and language become defaults, never overrides."""
+    resource, props = stored.resource, stored.properties or {}
+    if resource.title_from_file and (props.get("title") or "").strip():
+        resource.title = props["title"].strip()[:500]
+        resource.title_from_file = False
+    if not resource.authors and (props.get("author") or "").strip():
+        resource.authors = [ResourceAuthor(position=0, name=props["author"].strip()[:200])]
+    if resource.date is None and props.get("date"):
+        try:
+            resource.date = resources.parse_date(props["date"])
+        except Exception:  # a malformed date in a file's properties is simply not used
+            pass
+    if not resource.language_rows and props.get("language") in ("en", "km"):
+        resource.language_rows = [ResourceLanguage(code=props["language"])]
+
+
+def _executor(app) -> ThreadPoolExecutor:
+    with _executor_lock:
+        executor = app.extensions.get("kb_processing")
+        if executor is None:
+            executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-extract")
+            app.extensions["kb_processing"] = executor
+        return executor
+
+
+def _run_in_background(app, file_ids: list[int]) -> None:
+    with app.app_context():
+        for file_id in file_ids:
+            try:
+                process_file(file_id)
+            except Exception:  # keep the worker alive; the file stays pending for a retry
+                db.session.rollback()
+                app.logger.exception("Processing file %s failed", file_id)
+        db.session.remove()
+
+
+def schedule(file_ids: list[int]):
+    """Process files as configured: in the background (the default) or right now.
+    Returns a Future in background mode (tests and commands may wait on it)."""
+    if not file_ids:
+        return None
+    mode = current_app.config["EXTRACTION_MODE"]
+    if mode == "inline":
+        for file_id in file_ids:
+            process_file(file_id)
+        return None
+    if mode == "off":
+        return None
+    app = current_app._get_current_object()
+    return _executor(app).submit(_run_in_background, app, list(file_ids))
+
+
+def pending_file_ids(include_failed: bool = False) -> list[int]:
+    states = [ExtractionState.PENDING] + ([ExtractionState.FAILED] if include_failed else [])
+    return list(db.session.scalars(select(ResourceFile.id).where(
+        ResourceFile.extraction_state.in_(states)).order_by(ResourceFile.id)))

@@ -1,0 +1,37 @@
+"""Reading resource metadata from a submitted form or JSON body, the same way for page and API."""
+from __future__ import annotations
+
+from werkzeug.datastructures import MultiDict
+
+from kb.services.ingestion import Upload
+
+SCALAR_FIELDS = ("title", "alt_title", "kind", "summary", "tags", "org", "date", "visibility",
+                 "commune_code", "event", "source_url", "authors")
+LIST_FIELDS = ("objectives", "language")
+
+
+def metadata_from_form(form: MultiDict, partial: bool = False) -> dict:
+    """Only the fields present (for PATCH); with partial=False lists default to empty."""
+    data = {name: form.get(name) for name in SCALAR_FIELDS if name in form}
+    for name in LIST_FIELDS:
+        values = [v for v in form.getlist(name) if v != ""]
+        if name in form or not partial:
+            data[name] = values
+    return data
+
+
+def metadata_from_json(body: dict) -> dict:
+    allowed = set(SCALAR_FIELDS) | set(LIST_FIELDS)
+    data = {k: v for k, v in body.items() if k in allowed}
+    for name in LIST_FIELDS:
+        if name in data and isinstance(data[name], (str, int)):
+            data[name] = [str(data[name])]
+    return data
+
+
+def truthy(value) -> bool:
+    return str(value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def uploads_from(files: MultiDict) -> list[Upload]:
+    return [Upload(f.filename or "", f.stream) for f in files.getlist("file") if f and f.filename]
