@@ -1,0 +1,1 @@
+"""Tests of the ingest layer: type sniffing, Khmer normalisation, text extraction, thumbnails."""
