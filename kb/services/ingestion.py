@@ -60,9 +60,20 @@ def _receive(upload: Upload) -> Checked:
         content_type = sniff_type(received.path, name)
     except FileTypeError as error:
         received.discard()
-        raise ValidationError(_l("%(name)s: %(reason)s", name=name, reason=str(error)),
-                              field="file") from None
+        raise ValidationError(_file_type_message(name, error), field="file") from None
     return Checked(name, received, content_type)
+
+
+def _file_type_message(name: str, error) -> str:
+    """The sniffer's refusal in the reader's language."""
+    if error.reason == "mismatch":
+        return _l("%(name)s: its contents (%(found)s) do not match its extension "
+                  "(%(extension)s).", name=name, found=error.found, extension=error.extension)
+    if error.reason == "refused":
+        return _l("%(name)s is not a type the knowledge base accepts (found: %(found)s). "
+                  "Accepted: PDF, Word, PowerPoint, Excel, OpenDocument, RTF, text, Markdown, "
+                  "HTML, JPEG, PNG and TIFF.", name=name, found=error.found)
+    return _l("%(name)s is empty.", name=name)
 
 
 def existing_copy(sha256: str) -> ResourceFile | None:
