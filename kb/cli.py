@@ -219,7 +219,7 @@ def import_command(paths, kind, objectives, lang, tags, org, visibility, publish
     from kb.services import importer
 
     actor = _acting_user(as_email)
-    files = importer.collect_files(paths)
+    files = importer.collect_files(paths, exclude=[current_app.instance_path])
     defaults = {"kind": kind, "visibility": visibility}
     if objectives:
         defaults["objectives"] = list(objectives)

@@ -63,6 +63,9 @@ def app(instance):
     app.before_request_funcs.setdefault(None, []).insert(0, _fresh_globals_per_request)
     with app.app_context():
         yield app
+        executor = app.extensions.get("kb_processing")
+        if executor is not None:
+            executor.shutdown(wait=True)
         db.session.remove()
         db.engine.dispose()
 

@@ -66,16 +66,22 @@ def read_manifest(folder: Path) -> dict[str, dict]:
     return rows
 
 
-def collect_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Every regular file under the given files and folders, in a stable order."""
+def collect_files(paths: Iterable[str | Path], exclude: Iterable[str | Path] = ()) -> list[Path]:
+    """Every regular file under the given files and folders, in a stable order. Folders in
+    `exclude` (the application's own instance folder: its secret key, database and stored
+    files must never become resources) are not entered, nor are hidden ones."""
+    excluded = {Path(p).resolve() for p in exclude}
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
+        if excluded.intersection(path.resolve().parents) or path.resolve() in excluded:
+            continue
         if path.is_file():
             found.append(path)
         elif path.is_dir():
             for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+                                 and (Path(root) / d).resolve() not in excluded)
                 found.extend(Path(root) / f for f in sorted(files)
                              if f not in SKIPPED_NAMES and not f.startswith("."))
     return found
