@@ -152,9 +152,3 @@ def test_scanned_pdf_without_ocr_fails_clearly(extracted):
     result, _ = extracted["khmer/Sample_PDF_Scanned.pdf (no OCR)"]
     assert result.state == "failed" and result.error == "No text layer; OCR is turned off."
     assert not result.ocr_used
-
-
-def test_every_real_file_is_done_quickly(extracted):
-    slow = {name: round(seconds, 1) for name, (_, seconds) in extracted.items()
-            if seconds > (20 if "Serif" in name else 5)}
-    assert not slow
