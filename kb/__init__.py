@@ -46,6 +46,10 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     security.init_app(app)
     login_manager.init_app(app)
 
+    from kb.services import indexing
+
+    indexing.init_app(app)
+
     from kb.views import register_blueprints
 
     register_blueprints(app)

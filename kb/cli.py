@@ -46,18 +46,27 @@ def init_command(admin_email: str | None):
     """Create or upgrade the database, the search index and the vocabularies. Safe to re-run."""
     from flask_migrate import upgrade
 
-    from kb.search import ensure_index
+    from kb.search import check_index, ensure_index
+    from kb.services import glossary, indexing
     from kb.services.vocabularies import seed_vocabularies
 
     instance = Path(current_app.instance_path)
     upgrade(directory=current_app.extensions["migrate"].directory)
     added = seed_vocabularies()
-    created_index = ensure_index(current_app.config["SEARCH_INDEX_PATH"])
+    added["glossary terms"] = glossary.seed()
+    index_path = current_app.config["SEARCH_INDEX_PATH"]
+    created_index = ensure_index(index_path)
+    ok, state = check_index(index_path)
+    if created_index or not ok:  # new, or built by an older version: fill it from the database
+        indexing.reindex()
+        state = "created" if created_index else f"rebuilt (was {state})"
+    else:
+        state = "present"
     Path(current_app.config["FILE_STORE_PATH"]).mkdir(parents=True, exist_ok=True)
     click.echo(f"Instance: {instance}")
     click.echo("Database: up to date")
     click.echo("Vocabularies added: " + ", ".join(f"{k} {v}" for k, v in added.items()))
-    click.echo("Search index: " + ("created" if created_index else "present"))
+    click.echo(f"Search index: {state}")
     if admin_email:
         _ensure_first_admin(admin_email, instance)
 
@@ -281,6 +290,40 @@ def reprocess_command(include_failed, everything, workers):
                f"failed: {len(failed)}")
     for stored in failed:
         click.echo(f"  file {stored.id} ({stored.original_name}): {stored.extraction_error}")
+
+
+@main.command("reindex")
+@with_appcontext
+def reindex_command():
+    """Rebuild the search index from the database (searches go on meanwhile)."""
+    import time
+
+    from kb.services import indexing
+
+    started = time.perf_counter()
+    count = indexing.reindex()
+    click.echo(f"Indexed {count} resources in {time.perf_counter() - started:.1f} s.")
+
+
+@main.command("check")
+@click.option("--repair", is_flag=True, help="Fix what can be fixed, then check again.")
+@with_appcontext
+def check_command(repair):
+    """Verify that the database, the stored files and the search index agree."""
+    from kb.services import indexing
+
+    report = indexing.check()
+    for line in report.lines():
+        click.echo(line)
+    if repair and not report.ok:
+        click.echo("Repairing…")
+        report = indexing.repair(report)
+        for line in report.lines():
+            click.echo(line)
+    if not report.ok:
+        click.echo("Problems remain." if repair else "Problems found: run kb check --repair.")
+        sys.exit(1)
+    click.echo("Everything agrees.")
 
 
 @main.command("run")

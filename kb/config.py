@@ -31,6 +31,12 @@ class Defaults:
     EXTRACTION_MEMORY_MB = 1536
     EXTRACTION_OCR = True  # when Tesseract is installed
 
+    # Search. The index is written right after each commit that changed a resource ("inline");
+    # "off" leaves the changes flagged for `kb check --repair` (only for maintenance).
+    INDEXING_MODE = "inline"
+    INDEX_WRITE_WAIT = 30.0  # seconds a writer waits for another process's writer
+    SEARCH_TIME_LIMIT = 5.0  # seconds; a search that runs longer answers with what it found
+
     # Cookies: HttpOnly and SameSite always; Secure is on by default and must be switched off
     # explicitly (KB_SESSION_COOKIE_SECURE=0) for a plain-HTTP LAN install. Browsers treat
     # http://127.0.0.1 and localhost as secure, so the embedded defaults work on one machine.

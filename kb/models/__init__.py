@@ -5,13 +5,14 @@ from kb.models.resources import (
     ResourceLanguage, Status, Tag, Visibility, resource_objectives, resource_tags,
 )
 from kb.models.users import AccountStatus, ApiToken, AuditEvent, Notification, Role, User
-from kb.models.vocab import Commune, District, Objective, Organisation, Province, ResourceKind
+from kb.models.vocab import (Commune, District, GlossaryEntry, Objective, Organisation, Province,
+                             ResourceKind)
 from kb.models.workshops import Workshop, WorkshopItem, WorkshopVisibility
 
 __all__ = [
     "Base", "utcnow", "LANGUAGES", "ExtractionState", "Resource", "ResourceAuthor",
     "ResourceEvent", "ResourceFile", "ResourceLanguage", "Status", "Tag", "Visibility",
     "resource_objectives", "resource_tags", "AccountStatus", "ApiToken", "AuditEvent",
-    "Notification", "Role", "User", "Commune", "District", "Objective", "Organisation",
-    "Province", "ResourceKind", "Workshop", "WorkshopItem", "WorkshopVisibility",
+    "Notification", "Role", "User", "Commune", "District", "GlossaryEntry", "Objective",
+    "Organisation", "Province", "ResourceKind", "Workshop", "WorkshopItem", "WorkshopVisibility",
 ]

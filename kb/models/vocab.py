@@ -91,3 +91,27 @@ class Commune(Bilingual, Base):
     @property
     def province(self) -> Province:
         return self.district.province
+
+
+class GlossaryEntry(Bilingual, Base):
+    """A term of the reform's vocabulary with its equivalents: a search for any of them finds
+    documents that use any other (D&D finds "decentralisation and deconcentration", "commune
+    council" finds ក្រុមប្រឹក្សាឃុំ). `variants` holds further spellings and abbreviations, one
+    per line."""
+
+    __tablename__ = "glossary_entries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name_en: Mapped[str] = mapped_column(String(200), unique=True)
+    name_km: Mapped[str] = mapped_column(String(200), default="")
+    variants: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    def expressions(self) -> list[str]:
+        """Every way of saying this term, the English and Khmer names first."""
+        found = [self.name_en, self.name_km] + self.variants.splitlines()
+        seen, out = set(), []
+        for expression in (e.strip() for e in found):
+            if expression and expression.casefold() not in seen:
+                seen.add(expression.casefold())
+                out.append(expression)
+        return out

@@ -1,4 +1,12 @@
-"""Search: the only package that imports Whoosh. Callers use the functions re-exported here."""
-from kb.search.index import check_index, ensure_index
+"""Search: the only package that imports Whoosh. Callers use what is re-exported here."""
+from kb.search.highlight import snippet
+from kb.search.index import (IndexBusy, IndexDocument, check_index, create_index, ensure_index,
+                             entries, rebuild, write)
+from kb.search.query import MAX_QUERY_CHARS, ParsedQuery, QueryError, parse
+from kb.search.searcher import (Filters, Reader, SearchOutcome, count, more_like_this, search,
+                                suggest_spelling)
 
-__all__ = ["check_index", "ensure_index"]
+__all__ = ["snippet", "IndexBusy", "IndexDocument", "check_index", "create_index", "ensure_index",
+           "entries", "rebuild", "write", "MAX_QUERY_CHARS", "ParsedQuery", "QueryError", "parse",
+           "Filters", "Reader", "SearchOutcome", "count", "more_like_this", "search",
+           "suggest_spelling"]

@@ -1,31 +1,210 @@
-"""Opening, creating and checking the Whoosh index folder."""
+"""The Whoosh index folder: creating, opening, writing with retry, rebuilding, checking.
+
+The database is the source of truth; this index is a copy that can always be rebuilt from it.
+Writers are serialised by Whoosh's lock file, which works across processes: a writer that finds
+the lock taken waits with back-off instead of failing, so several server processes and a
+`kb import` can write at the same time without a lock error reaching anyone.
+"""
 from __future__ import annotations
 
+import logging
+import random
+import shutil
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable, Iterator
 
 from whoosh import index as whoosh_index
+from whoosh.index import LockError
 
-from kb.search.schema import build_schema
+from kb.search.schema import SCHEMA_VERSION, build_schema
+
+log = logging.getLogger(__name__)
+
+VERSION_FILE = "kb-schema-version"
+INDEX_NAME = "MAIN"
+
+
+class IndexBusy(RuntimeError):
+    """The index stayed locked by another writer for longer than we were willing to wait."""
+
+
+@dataclass
+class IndexDocument:
+    """One resource as the index holds it (built by kb.services.indexing from the database)."""
+    id: int
+    version: str
+    title: str
+    body: str
+    tags: list[str]
+    kind: str
+    objectives: list[str]
+    languages: list[str]
+    org: str
+    date: object  # datetime
+    province: str
+    district: str
+    commune: str
+    status: str
+    visibility: str
+    owner: int
+
+    def fields(self) -> dict:
+        return {
+            "id": str(self.id), "version": self.version,
+            "title": self.title, "title_km": self.title, "title_kmng": self.title,
+            "body": self.body, "body_km": self.body, "body_kmng": self.body,
+            "spell": f"{self.title}\n{self.body}",
+            "tag": ",".join(t.replace(",", " ") for t in self.tags),
+            "kind": self.kind, "objective": " ".join(self.objectives),
+            "language": " ".join(self.languages), "org": self.org.lower(),
+            "year": f"{self.date.year:04d}", "date": self.date,
+            "title_sort": self.title.casefold()[:200],
+            "province": self.province, "district": self.district, "commune": self.commune,
+            "status": self.status, "visibility": self.visibility, "owner": str(self.owner),
+        }
+
+
+# Opened indexes are cached per folder: opening reads the table of contents, which is cheap but
+# not free, and a Whoosh Index object may be shared between threads.
+_open: dict[str, object] = {}
+_open_lock = threading.Lock()
+
+
+def _version_path(path: str) -> Path:
+    return Path(path) / VERSION_FILE
 
 
 def ensure_index(path: str) -> bool:
     """Create the index at `path` when there is none. Returns True when it was created."""
     folder = Path(path)
     folder.mkdir(parents=True, exist_ok=True)
-    if whoosh_index.exists_in(str(folder)):
+    if whoosh_index.exists_in(str(folder), indexname=INDEX_NAME):
         return False
-    whoosh_index.create_in(str(folder), build_schema())
+    create_index(path)
     return True
 
 
-def check_index(path: str) -> tuple[bool, str]:
-    """(ok, message): whether the index opens and can be read."""
+def create_index(path: str) -> None:
+    """A new, empty index at `path`, replacing whatever is there."""
+    folder = Path(path)
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    whoosh_index.create_in(str(folder), build_schema(), indexname=INDEX_NAME)
+    _version_path(path).write_text(str(SCHEMA_VERSION))
+    forget(path)
+
+
+def forget(path: str) -> None:
+    """Drop the cached handle (after the folder was replaced)."""
+    with _open_lock:
+        _open.pop(str(path), None)
+
+
+def open_index(path: str):
+    with _open_lock:
+        ix = _open.get(str(path))
+        if ix is None:
+            ix = whoosh_index.open_dir(str(path), indexname=INDEX_NAME)
+            _open[str(path)] = ix
+        return ix
+
+
+@contextmanager
+def writer(path: str, wait: float = 30.0, **options) -> Iterator:
+    """A writer on the index, waiting (with jittered exponential back-off) up to `wait` seconds
+    for another writer to finish. Commits on success, cancels on error."""
+    ix = open_index(path)
+    deadline, delay = time.monotonic() + wait, 0.02
+    while True:
+        try:
+            w = ix.writer(**options)
+            break
+        except LockError:
+            if time.monotonic() >= deadline:
+                raise IndexBusy(f"the search index at {path} stayed locked for {wait:.0f} s")
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 1.0)
     try:
-        if not whoosh_index.exists_in(path):
+        yield w
+    except BaseException:
+        w.cancel()
+        raise
+    w.commit()
+
+
+def write(path: str, documents: Iterable[IndexDocument], deleted_ids: Iterable[int] = (),
+          wait: float = 30.0) -> None:
+    """Add or replace `documents` and remove `deleted_ids`, in one commit."""
+    with writer(path, wait=wait) as w:
+        for resource_id in deleted_ids:
+            w.delete_by_term("id", str(resource_id))
+        for document in documents:
+            w.update_document(**document.fields())
+
+
+def rebuild(path: str, documents: Iterable[IndexDocument], procs: int = 1,
+            limitmb: int = 256) -> int:
+    """Build a fresh index from `documents` beside the old one, then swap it in, so searches go
+    on while it is built and a crash leaves the old index in place. Returns the count."""
+    folder = Path(path)
+    building = folder.with_name(folder.name + ".building")
+    if building.exists():
+        shutil.rmtree(building)
+    create_index(str(building))
+    ix = whoosh_index.open_dir(str(building), indexname=INDEX_NAME)
+    options = {"limitmb": limitmb}
+    if procs > 1:
+        options["procs"] = procs
+    count = 0
+    w = ix.writer(**options)
+    try:
+        for document in documents:
+            w.add_document(**document.fields())
+            count += 1
+    except BaseException:
+        w.cancel()
+        raise
+    w.commit()
+    ix.close()
+    old = folder.with_name(folder.name + ".old")
+    if old.exists():
+        shutil.rmtree(old)
+    if folder.exists():
+        folder.rename(old)
+    building.rename(folder)
+    if old.exists():
+        shutil.rmtree(old)
+    forget(path)
+    return count
+
+
+def entries(path: str) -> dict[int, str]:
+    """resource id -> indexed version, for every document in the index."""
+    ix = open_index(path)
+    with ix.searcher() as searcher:
+        return {int(fields["id"]): fields.get("version", "")
+                for fields in searcher.all_stored_fields()}
+
+
+def check_index(path: str) -> tuple[bool, str]:
+    """(ok, message): whether the index opens, can be read and has the current schema."""
+    try:
+        if not whoosh_index.exists_in(path, indexname=INDEX_NAME):
             return False, "missing"
-        ix = whoosh_index.open_dir(path)
+        version_file = _version_path(path)
+        found = version_file.read_text().strip() if version_file.exists() else "?"
+        if found != str(SCHEMA_VERSION):
+            return False, f"outdated (schema {found}, expected {SCHEMA_VERSION})"
+        forget(path)
+        ix = open_index(path)
         with ix.searcher() as searcher:
             searcher.doc_count()
         return True, "ok"
     except Exception as exc:  # any failure to read is reported, never raised, by a health check
+        forget(path)
         return False, f"unreadable: {exc.__class__.__name__}"

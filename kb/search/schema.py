@@ -1,29 +1,66 @@
-"""The one search schema. Every indexed field is defined here and nowhere else."""
-from whoosh.analysis import StemmingAnalyzer
-from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+"""The one search schema. Every indexed field is defined here and nowhere else.
 
-SCHEMA_VERSION = 1
+Each piece of text (the title; the body: summary, files' text, authors, event, organisation and
+place names) goes into three fields, one per analyzer: English words, Khmer words, Khmer cluster
+n-grams. Each analyzer keeps only its own script, so mixed-script text is handled run by run.
+"""
+from whoosh.fields import DATETIME, ID, KEYWORD, TEXT, Schema
+from whoosh.analysis import LowercaseFilter, RegexTokenizer, StopFilter
+
+from kb.search.analysis import (ENGLISH_TOKEN, english_analyzer, khmer_ngram_analyzer,
+                                khmer_word_analyzer)
+
+# Bump when the fields or analyzers change: `kb check` then reports the index as outdated and
+# `kb reindex` (or `kb check --repair`) rebuilds it.
+SCHEMA_VERSION = 2
+
+# Text fields by the part of a resource they hold; each is searched for every query word.
+TITLE_FIELDS = ("title", "title_km", "title_kmng")
+BODY_FIELDS = ("body", "body_km", "body_kmng")
+ENGLISH_FIELDS = ("title", "body")
+KHMER_WORD_FIELDS = ("title_km", "body_km")
+KHMER_NGRAM_FIELDS = ("title_kmng", "body_kmng")
+SPELLING_FIELD = "spell"
+
+# Filter and facet fields: the name used in the API and the index field behind it.
+FACET_FIELDS = {"kind": "kind", "objective": "objective", "language": "language", "tag": "tag",
+                "org": "org", "year": "year", "province": "province"}
+MULTI_VALUED = frozenset({"objective", "language", "tag"})
+
+# Field weights, tuned on the Cranfield and CISI collections (benchmarks/relevance.py).
+TITLE_BOOST = 2.0
+KHMER_NGRAM_BOOST = 0.5  # n-grams find what words miss; words rank better when both match
 
 
 def build_schema() -> Schema:
-    text = StemmingAnalyzer()
+    english, khmer_words, khmer_ngrams = (english_analyzer(), khmer_word_analyzer(),
+                                          khmer_ngram_analyzer())
     return Schema(
         id=ID(stored=True, unique=True),
-        title=TEXT(analyzer=text, field_boost=3.0, stored=True),
-        summary=TEXT(analyzer=text),
-        content=TEXT(analyzer=text),
-        tags=KEYWORD(commas=True, lowercase=True, scorable=True),
-        kind=ID,
-        objectives=KEYWORD,
-        languages=KEYWORD,
-        org=ID,
+        title=TEXT(analyzer=english, field_boost=TITLE_BOOST),
+        title_km=TEXT(analyzer=khmer_words, field_boost=TITLE_BOOST),
+        title_kmng=TEXT(analyzer=khmer_ngrams, field_boost=TITLE_BOOST * KHMER_NGRAM_BOOST),
+        body=TEXT(analyzer=english),
+        body_km=TEXT(analyzer=khmer_words),
+        body_kmng=TEXT(analyzer=khmer_ngrams, field_boost=KHMER_NGRAM_BOOST),
+        # Unstemmed English words, for "did you mean" (no positions needed).
+        spell=TEXT(analyzer=RegexTokenizer(ENGLISH_TOKEN) | LowercaseFilter() | StopFilter(),
+                   phrase=False),
+        tag=KEYWORD(commas=True, lowercase=True, scorable=True),
+        kind=ID(sortable=True),
+        objective=KEYWORD,
+        language=KEYWORD,
+        org=ID(sortable=True),
+        year=ID(sortable=True),  # four digits: a term range is a range of years
         date=DATETIME(sortable=True),
-        year=NUMERIC(sortable=True),
-        province=ID,
+        title_sort=ID(sortable=True),
+        province=ID(sortable=True),
         district=ID,
         commune=ID,
+        # What access checks need.
         status=ID,
         visibility=ID,
         owner=ID,
-        updated=STORED,
+        # The resource's updated_at when it was indexed: `kb check` finds stale entries with it.
+        version=ID(stored=True),
     )

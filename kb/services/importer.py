@@ -14,7 +14,7 @@ from typing import Callable, Iterable
 
 from kb.extensions import db
 from kb.models import User
-from kb.services import ingestion, processing
+from kb.services import indexing, ingestion, processing
 from kb.services.errors import Conflict, DomainError
 
 MANIFEST = "manifest.csv"
@@ -93,6 +93,14 @@ def import_files(actor: User, files: list[Path], defaults: dict, publish: bool =
     """Import each file as a resource, then read their text (several limited child processes
     at a time). `on_progress(path, outcome)` follows the storing; `progress_factory(n)` may
     return a progress bar (with update() and close()) for the reading."""
+    with indexing.deferred():  # one index writer at the end, not one per file
+        summary = _import(actor, files, defaults, publish, on_progress, workers,
+                          progress_factory)
+    indexing.flush()
+    return summary
+
+
+def _import(actor, files, defaults, publish, on_progress, workers, progress_factory):
     summary, manifests, new_file_ids = ImportSummary(), {}, {}
     for path in files:
         folder = path.parent

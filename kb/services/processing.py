@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from kb.extensions import db
 from kb.ingest import storage
-from kb.models import ExtractionState, ResourceAuthor, ResourceFile, ResourceLanguage
+from kb.models import ExtractionState, ResourceAuthor, ResourceFile, ResourceLanguage, utcnow
 from kb.services import resources
 
 _executor_lock = threading.Lock()
@@ -51,7 +51,9 @@ def _record(stored: ResourceFile, result) -> None:
     stored.extraction_state = ExtractionState(result.state)
     stored.extraction_error = result.error or ""
     _fill_metadata_from(stored)
+    # A new version of the resource as far as search is concerned (the indexer compares it).
     stored.resource.needs_indexing = True
+    stored.resource.updated_at = utcnow()
 
 
 def _blob(stored: ResourceFile) -> Path:

@@ -9,14 +9,20 @@ def register_blueprints(app) -> None:
     from kb.views.errors import register_error_handlers
     from kb.views.files import bp as files_bp
     from kb.views.main import bp as main_bp
+    from kb.views.search import bp as search_bp
     from kb.extensions import csrf
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(contribute_bp)
     app.register_blueprint(files_bp)
+    app.register_blueprint(search_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     # The API authenticates by bearer token only, never by cookie, so CSRF cannot reach it.
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     register_error_handlers(app)
+
+    from kb.views.helpers import thumbnail_url
+
+    app.add_template_global(thumbnail_url)

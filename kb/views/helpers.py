@@ -20,3 +20,15 @@ def safe_next(default_endpoint: str = "main.index") -> str:
 def viewer():
     """The signed-in user (the real object, not Flask-Login's proxy) or the anonymous visitor."""
     return current_user._get_current_object()
+
+
+def thumbnail_url(resource) -> str | None:
+    """The first-page preview of a resource's first file that has one, for lists and pages."""
+    from flask import url_for
+
+    from kb.services import processing
+
+    for stored in resource.current_files:
+        if processing.thumbnail_path(stored.sha256).exists():
+            return url_for("files.thumbnail", file_id=stored.id)
+    return None

@@ -6,6 +6,7 @@ from sqlalchemy import text
 
 from kb.extensions import db
 from kb.search import check_index
+from kb.services import search as search_service
 from kb.services import resources as resource_service
 from kb.services import processing, vocabularies
 from kb.views.helpers import safe_next, viewer
@@ -33,7 +34,9 @@ def resource_detail(resource_id: int):
     resource = resource_service.get_resource(viewer(), resource_id)
     with_thumbnail = {f.id for f in resource.current_files
                       if processing.thumbnail_path(f.sha256).exists()}
-    return render_template("resource.html", resource=resource, with_thumbnail=with_thumbnail)
+    similar = search_service.more_like_this(viewer(), resource)
+    return render_template("resource.html", resource=resource, with_thumbnail=with_thumbnail,
+                           similar=similar)
 
 
 @bp.get("/language/<code>")

@@ -31,4 +31,4 @@ def no_store(response):
     return response
 
 
-from kb.views.api import meta, resources  # noqa: E402,F401  (routes register on bp)
+from kb.views.api import meta, resources, search  # noqa: E402,F401  (routes register on bp)

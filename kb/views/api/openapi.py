@@ -108,6 +108,40 @@ def openapi_document() -> dict:
                                       "content": _json("Resource")},
                               **_errors("400", "401", "403", "404")},
             }},
+            "/search": {"get": {
+                "summary": "Search what the caller may see, with facets and snippets",
+                "operationId": "search",
+                "parameters": [
+                    {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 1000},
+                     "description": 'words, "phrases", -exclusions, OR, title:, tag:, org:'},
+                    *[{"name": name, "in": "query", "style": "form", "explode": True,
+                       "schema": {"type": "array", "items": {"type": "string"}}}
+                      for name in ("kind", "objective", "tag", "org", "language", "province",
+                                   "district", "commune")],
+                    {"name": "year_from", "in": "query", "schema": {"type": "integer"}},
+                    {"name": "year_to", "in": "query", "schema": {"type": "integer"}},
+                    {"name": "sort", "in": "query", "schema": {
+                        "type": "string", "enum": ["relevance", "newest", "oldest", "title"]}},
+                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                    {"name": "per_page", "in": "query", "schema": {
+                        "type": "integer", "minimum": 1, "maximum": 100}}],
+                "responses": {"200": {"description": "One page of results",
+                                      "content": _json("SearchResults")},
+                              **_errors("400", "401")},
+            }},
+            "/suggest": {"get": {
+                "summary": "Completions as you type: titles, tags, glossary terms",
+                "operationId": "suggest",
+                "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "Suggestions", "content": {
+                    "application/json": {"schema": {"type": "object", "properties": {
+                        "suggestions": {"type": "array", "items": {
+                            "type": "object", "properties": {
+                                "text": {"type": "string"}, "type": {
+                                    "type": "string", "enum": ["title", "tag", "glossary"]},
+                                "id": {"type": "integer"}}}}}}}}},
+                              **_errors("401")},
+            }},
             "/files/{id}": {"get": {
                 "summary": "Download a stored file as an attachment",
                 "operationId": "getFile",
@@ -154,6 +188,22 @@ def openapi_document() -> dict:
                                  "items": {"type": "string", "format": "binary"}},
                         "submit": {"type": "string", "enum": ["true", "false"]},
                         "publish": {"type": "string", "enum": ["true", "false"]}}}]},
+                "SearchResults": {"type": "object", "properties": {
+                    "query": {"type": "string"}, "total": {"type": "integer"},
+                    "page": {"type": "integer"}, "per_page": {"type": "integer"},
+                    "results": {"type": "array", "items": {"type": "object", "properties": {
+                        "id": {"type": "integer"}, "title": {"type": "string"},
+                        "kind": {"type": "string"},
+                        "objectives": {"type": "array", "items": {"type": "string"}},
+                        "language": {"type": "array", "items": {"type": "string"}},
+                        "date": {"type": "string", "format": "date", "nullable": True},
+                        "snippet": {"type": "string",
+                                    "description": "HTML: matches in <mark>, the rest escaped"},
+                        "url": {"type": "string"}, "score": {"type": "number"}}}},
+                    "facets": {"type": "object", "additionalProperties": {
+                        "type": "object", "additionalProperties": {"type": "integer"}}},
+                    "suggestion": {"type": "string", "nullable": True},
+                    "matched_all_words": {"type": "boolean"}}},
                 "Place": {"type": "object", "nullable": True, "properties": {
                     "code": {"type": "string"}, "name_en": {"type": "string"},
                     "name_km": {"type": "string"}}},

@@ -1,0 +1,241 @@
+"""The query language members type, parsed by hand into Whoosh queries.
+
+    words            every word must match (a long question: the more words match, the higher)
+    "a phrase"       the words next to each other; an unclosed quote runs to the end
+    -word -"phrase"  exclusion (also NOT word)
+    a OR b           either
+    title:word  tag:name  org:CARD   one field (title: takes a word or a "phrase")
+
+There are no wildcards, regular expressions, fuzzy terms or ranges: nothing a visitor types can
+expand into millions of terms. Brackets are ignored. Every word is looked for in English (stemmed)
+and Khmer (dictionary words and character-cluster n-grams, as a phrase, so Khmer typed without
+spaces is found however it is segmented), and expanded with the glossary's equivalents.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from whoosh import query as wq
+
+from kb.ingest.khmer import contains_khmer, normalise_khmer
+from kb.search.analysis import english_analyzer, khmer_ngram_analyzer, khmer_word_analyzer
+from kb.search.schema import (ENGLISH_FIELDS, KHMER_NGRAM_FIELDS, KHMER_WORD_FIELDS,
+                              TITLE_FIELDS)
+
+MAX_QUERY_CHARS = 1000
+MAX_CLAUSES = 64
+# Up to this many words a query means "all of them"; longer ones are questions, ranked by how
+# many of their words a document has (and how rare those are).
+ALL_WORDS_UP_TO = 4
+
+_english, _khmer_words, _khmer_ngrams = english_analyzer(), khmer_word_analyzer(), \
+    khmer_ngram_analyzer()
+
+_TOKEN = re.compile(r'(?P<neg>-)?(?:(?P<field>title|tag|org):)?(?:"(?P<phrase>[^"]*)"?|(?P<word>[^\s"]+))',
+                    re.IGNORECASE)
+
+
+class QueryError(ValueError):
+    """The query cannot be run as typed; str() says why in English, `reason` ("too_long",
+    "too_many_words") and `limit` let the interface say it in the reader's language."""
+
+    def __init__(self, message: str, reason: str, limit: int):
+        super().__init__(message)
+        self.reason, self.limit = reason, limit
+
+
+@dataclass
+class Clause:
+    text: str
+    field: str | None = None   # None: all text; "title", "tag", "org"
+    phrase: bool = False
+    negated: bool = False
+    or_with_previous: bool = False
+
+
+@dataclass
+class ParsedQuery:
+    query: wq.Query | None        # None: no words (browse everything)
+    clauses: list[Clause]
+    english_words: list[str] = field(default_factory=list)  # as typed, for "did you mean"
+    match_all: bool = True
+
+    def with_any_words(self) -> "ParsedQuery":
+        """The same words, any of them (the fallback when all of them match nothing)."""
+        return build(self.clauses, self._glossary, match_all=False)
+
+    _glossary: list[list[str]] = field(default_factory=list, repr=False)
+
+
+def tokenize(text: str) -> list[Clause]:
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(f"The search is too long: at most {MAX_QUERY_CHARS} characters.",
+                         "too_long", MAX_QUERY_CHARS)
+    text = text.replace("(", " ").replace(")", " ").replace("\u201c", '"').replace("\u201d", '"')
+    clauses: list[Clause] = []
+    pending_or = pending_not = False
+    for match in _TOKEN.finditer(text):
+        word, phrase = match.group("word"), match.group("phrase")
+        if word in ("OR", "||"):
+            pending_or = bool(clauses)
+            continue
+        if word in ("AND", "&&"):
+            continue
+        if word == "NOT":
+            pending_not = True
+            continue
+        body = phrase if phrase is not None else word
+        if not body or not body.strip("-"):
+            continue  # a lone '-' or an empty pair of quotes
+        clauses.append(Clause(body.strip(), (match.group("field") or "").lower() or None,
+                              phrase is not None, bool(match.group("neg")) or pending_not,
+                              pending_or))
+        pending_or = pending_not = False
+        if len(clauses) > MAX_CLAUSES:
+            raise QueryError(f"The search has too many words: at most {MAX_CLAUSES}.",
+                             "too_many_words", MAX_CLAUSES)
+    return clauses
+
+
+def _tokens(analyzer, text: str) -> list[str]:
+    return [t.text for t in analyzer(text)]
+
+
+def _sequence(fieldname: str, terms: list[str]) -> wq.Query:
+    return wq.Term(fieldname, terms[0]) if len(terms) == 1 else wq.Phrase(fieldname, terms)
+
+
+def text_query(text: str, fields: tuple[str, ...] | None = None) -> wq.Query | None:
+    """`text` as one unit (a word or a phrase) in every language field of `fields` (default:
+    title and body). English and Khmer parts of mixed text must both match."""
+    wanted = set(fields) if fields else None
+    parts = []
+    english = _tokens(_english, text)
+    if english:
+        parts.append(wq.Or([_sequence(f, english) for f in ENGLISH_FIELDS
+                            if wanted is None or f in wanted]))
+    if contains_khmer(text):
+        khmer = []
+        words = _tokens(_khmer_words, text)
+        if words:
+            khmer += [_sequence(f, words) for f in KHMER_WORD_FIELDS
+                      if wanted is None or f in wanted]
+        ngrams = _tokens(_khmer_ngrams, text)
+        if ngrams:
+            khmer += [_sequence(f, ngrams) for f in KHMER_NGRAM_FIELDS
+                      if wanted is None or f in wanted]
+        if khmer:
+            parts.append(wq.Or(khmer))
+    if not parts:
+        return None  # only stop words or punctuation
+    return parts[0] if len(parts) == 1 else wq.And(parts)
+
+
+def _normal(text: str) -> str:
+    return " ".join(normalise_khmer(text).casefold().split())
+
+
+def _glossary_alternatives(clause_texts: list[str], glossary: list[list[str]]
+                           ) -> list[tuple[int, int, list[str]]]:
+    """(start, end, equivalents) for each run of clauses that is a glossary expression (English
+    expressions match whole words in order; a Khmer expression may sit inside a longer Khmer
+    word typed without spaces)."""
+    found = []
+    words = [_normal(t) for t in clause_texts]
+    for group in glossary:
+        for expression in group:
+            expr = _normal(expression)
+            if not expr:
+                continue
+            others = [e for e in group if _normal(e) != expr]
+            if contains_khmer(expr) and " " not in expr:
+                for i, word in enumerate(words):
+                    if expr in word.replace(" ", ""):
+                        found.append((i, i + 1, others))
+                continue
+            parts = expr.split()
+            for i in range(len(words) - len(parts) + 1):
+                if words[i:i + len(parts)] == parts:
+                    found.append((i, i + len(parts), others))
+    return found
+
+
+def build(clauses: list[Clause], glossary: list[list[str]] | None = None,
+          match_all: bool | None = None) -> ParsedQuery:
+    glossary = glossary or []
+    positives = [c for c in clauses if not c.negated]
+    negatives = [c for c in clauses if c.negated]
+
+    # Plain positive words and phrases may be glossary expressions.
+    expansions: dict[int, tuple[int, list[str]]] = {}
+    plain = [i for i, c in enumerate(positives) if c.field is None]
+    for start, end, others in _glossary_alternatives([positives[i].text for i in plain], glossary):
+        first, last = plain[start], plain[end - 1]
+        if last - first == end - start - 1 and first not in expansions:
+            expansions[first] = (last + 1, others)
+
+    units: list[tuple[wq.Query, bool]] = []  # (query, or_with_previous)
+    i = 0
+    while i < len(positives):
+        clause = positives[i]
+        if i in expansions:
+            stop, others = expansions[i]
+            group = [q for q in (_clause_query(c) for c in positives[i:stop]) if q is not None]
+            alternatives = [q for q in (text_query(o) for o in others) if q is not None]
+            base = group[0] if len(group) == 1 else wq.And(group) if group else None
+            options = ([base] if base is not None else []) + alternatives
+            if options:
+                units.append((wq.Or(options) if len(options) > 1 else options[0],
+                              clause.or_with_previous))
+            i = stop
+            continue
+        q = _clause_query(clause)
+        if q is not None:
+            units.append((q, clause.or_with_previous))
+        i += 1
+
+    if match_all is None:
+        match_all = len(units) <= ALL_WORDS_UP_TO
+    # OR binds tighter than the implicit AND: `a b OR c` is a AND (b OR c).
+    groups: list[list[wq.Query]] = []
+    for q, or_previous in units:
+        if or_previous and groups:
+            groups[-1].append(q)
+        else:
+            groups.append([q])
+    terms = [g[0] if len(g) == 1 else wq.Or(g) for g in groups]
+    if not terms:
+        positive = None
+    elif len(terms) == 1:
+        positive = terms[0]
+    elif match_all:
+        positive = wq.And(terms)
+    else:
+        # Any of the words; a document with more of them gets a higher score.
+        positive = wq.Or(terms, scale=0.9)
+
+    excluded = [q for q in (_clause_query(c) for c in negatives) if q is not None]
+    if excluded:
+        positive = wq.AndNot(positive if positive is not None else wq.Every(),
+                             wq.Or(excluded) if len(excluded) > 1 else excluded[0])
+
+    english_words = [c.text for c in positives
+                     if c.field in (None, "title") and not c.phrase and _tokens(_english, c.text)
+                     and not contains_khmer(c.text)]
+    return ParsedQuery(positive, clauses, english_words, match_all, glossary)
+
+
+def _clause_query(clause: Clause) -> wq.Query | None:
+    if clause.field == "tag":
+        return wq.Term("tag", clause.text.lower())
+    if clause.field == "org":
+        return wq.Term("org", clause.text.lower())
+    if clause.field == "title":
+        return text_query(clause.text, TITLE_FIELDS)
+    return text_query(clause.text)
+
+
+def parse(text: str, glossary: list[list[str]] | None = None) -> ParsedQuery:
+    """Parse what a member typed. Raises QueryError for input that cannot be run."""
+    return build(tokenize(text or ""), glossary)

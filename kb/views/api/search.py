@@ -1,0 +1,40 @@
+"""Search through the API."""
+from __future__ import annotations
+
+from flask import g, jsonify, request, url_for
+
+from kb.services import search as search_service
+from kb.views.api import bp
+
+
+@bp.get("/search")
+def search():
+    params = search_service.params_from(request.args)
+    page = search_service.run(g.api_user, params)
+    return jsonify({
+        "query": params.q,
+        "total": page.total,
+        "page": params.page,
+        "per_page": params.per_page,
+        "results": [{
+            "id": item.resource.id,
+            "title": item.resource.title,
+            "kind": item.resource.kind.code,
+            "objectives": [str(o.number) for o in item.resource.objectives],
+            "language": item.resource.languages,
+            "date": item.resource.date.isoformat() if item.resource.date else None,
+            "snippet": str(item.snippet),
+            "url": url_for("main.resource_detail", resource_id=item.resource.id,
+                           _external=True),
+            "score": round(item.score, 4),
+        } for item in page.items],
+        "facets": page.facets,
+        "suggestion": page.suggestion,
+        "matched_all_words": page.matched_all_words,
+    })
+
+
+@bp.get("/suggest")
+def suggest():
+    return jsonify({"suggestions": search_service.suggestions(g.api_user,
+                                                               request.args.get("q", ""))})
