@@ -299,3 +299,31 @@ def test_more_like_this_on_the_resource_page_respects_access(client, people):
     html = client.get(f"/resources/{first.id}").get_data(as_text=True)
     assert "More like this" in html and f"/resources/{second.id}" in html
     assert f"/resources/{hidden.id}" not in html
+
+
+def test_admins_edit_the_glossary_and_search_uses_it_at_once(client, people, make_user):
+    from tests.conftest import csrf_token, sign_in
+
+    admin = make_user("admin")
+    document = published(people, title="Water user committee by-laws")
+    assert api_search(client, q="FWUC")["total"] == 0
+    sign_in(client, admin.email)
+    page = client.get("/admin/glossary").get_data(as_text=True)
+    assert "D&amp;D" in page and "ក្រុមប្រឹក្សាឃុំ" in page
+    token = csrf_token(client, "/admin/glossary/new")
+    missing = client.post("/admin/glossary/new", data={"csrf_token": token, "name_en": ""})
+    assert missing.status_code == 400 and "Enter the English term" in missing.get_data(as_text=True)
+    saved = client.post("/admin/glossary/new", data={
+        "csrf_token": token, "name_en": "water user committee", "name_km": "គណៈកម្មការអ្នកប្រើប្រាស់ទឹក",
+        "variants": "FWUC\nfarmer water user community"})
+    assert saved.status_code == 302
+    assert ids(api_search(client, q="FWUC")) == [document.id]
+    no_token = client.post("/admin/glossary/new", data={"name_en": "x"})
+    assert no_token.status_code == 400
+
+
+def test_members_cannot_edit_the_glossary(client, people):
+    from tests.conftest import sign_in
+
+    sign_in(client, people["member"].email)
+    assert client.get("/admin/glossary").status_code == 403

@@ -15,7 +15,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from whoosh import index as whoosh_index
 from whoosh.index import LockError
@@ -135,6 +135,20 @@ def writer(path: str, wait: float = 30.0, **options) -> Iterator:
         w.cancel()
         raise
     w.commit()
+
+
+def write_latest(path: str, read: Callable[[], tuple[list[IndexDocument], list[int]]],
+                 wait: float = 30.0) -> list[IndexDocument]:
+    """Take the writer lock, then call `read()` for the documents to add or replace and the ids
+    to remove, and write them in one commit. Reading only once the lock is held means a writer
+    can never put back an older version of a document after another wrote a newer one."""
+    with writer(path, wait=wait) as w:
+        documents, deleted_ids = read()
+        for resource_id in deleted_ids:
+            w.delete_by_term("id", str(resource_id))
+        for document in documents:
+            w.update_document(**document.fields())
+    return documents
 
 
 def write(path: str, documents: Iterable[IndexDocument], deleted_ids: Iterable[int] = (),

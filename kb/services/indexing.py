@@ -88,37 +88,46 @@ class FlushResult:
     errors: list[str] = field(default_factory=list)
 
 
+def _flagged_count(session: Session) -> int:
+    return session.scalar(select(db.func.count()).select_from(Resource)
+                          .where(Resource.needs_indexing.is_(True)))
+
+
 def flush(deleted_ids=(), wait: float | None = None) -> FlushResult:
     """Write every flagged resource (and remove `deleted_ids`) to the index, then clear the
-    flags of what was written. Uses its own database session, so it may run right after
-    another session's commit."""
+    flags of what was written. Uses its own database sessions, so it may run right after
+    another session's commit. The rows are read while the index's writer lock is held, so
+    concurrent flushes in several processes never write an older version over a newer one."""
     result = FlushResult()
     wait = current_app.config.get("INDEX_WRITE_WAIT", 30.0) if wait is None else wait
     deleted = list(deleted_ids)
-    with Session(db.engine) as session:
-        while True:
-            rows = list(session.scalars(_loaded(session).where(Resource.needs_indexing.is_(True))
-                                        .order_by(Resource.id).limit(BATCH)))
-            if not rows and not deleted:
+    while True:
+        with Session(db.engine) as session:
+            if not deleted and not _flagged_count(session):
                 break
-            documents = [document_for(r) for r in rows]
+            rows: list[Resource] = []
+
+            def read_latest():
+                rows.extend(session.scalars(
+                    _loaded(session).where(Resource.needs_indexing.is_(True))
+                    .order_by(Resource.id).limit(BATCH)))
+                return [document_for(r) for r in rows], deleted
+
             try:
-                search.write(_index_path(), documents, deleted, wait=wait)
+                search.write_latest(_index_path(), read_latest, wait=wait)
             except search.IndexBusy as busy:
-                log.warning("search index busy, %d resources left flagged: %s", len(rows), busy)
-                result.left = session.scalar(select(db.func.count()).select_from(Resource)
-                                             .where(Resource.needs_indexing.is_(True)))
+                log.warning("search index busy; flagged resources stay flagged: %s", busy)
+                result.left = _flagged_count(session)
                 result.errors.append(str(busy))
                 break
             result.deleted += len(deleted)
             deleted = []
-            for resource, document in zip(rows, documents):
+            for resource in rows:
                 # Cleared only if unchanged since it was read: a newer change stays flagged.
                 session.execute(update(Resource)
                                 .where(Resource.id == resource.id,
                                        Resource.updated_at == resource.updated_at)
-                                .values(needs_indexing=False,
-                                        updated_at=Resource.updated_at))
+                                .values(needs_indexing=False, updated_at=Resource.updated_at))
             session.commit()
             result.written += len(rows)
             if len(rows) < BATCH:

@@ -7,8 +7,9 @@ from flask_login import login_required
 from sqlalchemy import case, select
 
 from kb.extensions import db
-from kb.models import AccountStatus, AuditEvent, Objective, Organisation, ResourceKind, Role, User
-from kb.services import access, accounts, vocabularies
+from kb.models import (AccountStatus, AuditEvent, GlossaryEntry, Objective, Organisation,
+                       ResourceKind, Role, User)
+from kb.services import access, accounts, glossary, vocabularies
 from kb.services.errors import DomainError
 from kb.views.helpers import viewer
 
@@ -116,3 +117,29 @@ def vocabularies_page():
             errors[f"{request.form.get('type')}-{term.id}"] = error.message
     return render_template("admin/vocabularies.html", objectives=vocabularies.objectives(),
                            kinds=vocabularies.kinds(), errors=errors), 400 if errors else 200
+
+
+@bp.get("/glossary")
+def glossary_page():
+    return render_template("admin/glossary.html", entries=glossary.entries())
+
+
+@bp.route("/glossary/new", methods=["GET", "POST"], defaults={"entry_id": None})
+@bp.route("/glossary/<int:entry_id>", methods=["GET", "POST"])
+def edit_glossary_entry(entry_id: int | None):
+    entry = db.get_or_404(GlossaryEntry, entry_id) if entry_id else None
+    errors = {}
+    if request.method == "POST":
+        try:
+            if request.form.get("action") == "delete" and entry is not None:
+                glossary.delete(viewer(), entry)
+                flash(_("The term was deleted."), "info")
+            else:
+                glossary.save(viewer(), entry, request.form)
+                flash(_("The glossary was saved."), "success")
+            return redirect(url_for("admin.glossary_page"))
+        except DomainError as error:
+            errors[error.field or ""] = error.message
+    form = request.form if request.method == "POST" else None
+    return render_template("admin/glossary_edit.html", entry=entry, form=form,
+                           errors=errors), 400 if errors else 200
