@@ -6,6 +6,10 @@ back-off while another process writes) and clears the flags of the rows it wrote
 changed again meanwhile. Deleted resources are removed right after their commit. Whatever a
 crash or a busy index leaves behind is still flagged and is written by the next flush;
 `kb check` finds any other drift and `kb check --repair` fixes it.
+
+The services set `needs_indexing` explicitly, as part of each change; the only thing hooked to
+the session is *when* the flush runs (after a commit that touched a resource), so that no code
+path can commit a change and forget to index it. Nothing about what to index is implicit.
 """
 from __future__ import annotations
 
