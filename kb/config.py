@@ -65,9 +65,21 @@ class Defaults:
     # Behind a reverse proxy, the number of proxies whose X-Forwarded-* headers are trusted.
     PROXY_FIX_HOPS = 0
 
+    # E-mail for notifications (review decisions, submissions), sent after the commit through
+    # this SMTP server; unset MAIL_SERVER means notifications stay in the application only.
+    # MAIL_USE_TLS: STARTTLS on a plain connection (port 587); MAIL_USE_SSL: TLS from the start
+    # (port 465). A failure to send is logged, never shown to the person who acted.
     MAIL_SERVER: str | None = None
     MAIL_PORT = 25
-    MAIL_SENDER = "kb@localhost"
+    MAIL_FROM = "kb@localhost"
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_TIMEOUT = 10  # seconds
+    # The address people reach the site at (e.g. https://kb.example.org), for links in e-mails
+    # sent outside a web request; within one, the request's own address is used.
+    PUBLIC_URL: str | None = None
 
     RUN_HOST = "127.0.0.1"
     RUN_PORT = 5000

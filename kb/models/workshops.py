@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from kb.models.base import Base, utcnow
 from kb.models.resources import Resource
 from kb.models.users import User, _enum
+from kb.models.vocab import Commune
 
 
 class WorkshopVisibility(str, enum.Enum):
@@ -37,6 +38,7 @@ class Workshop(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     owner: Mapped[User] = relationship()
+    commune: Mapped[Commune | None] = relationship()
     items: Mapped[list[WorkshopItem]] = relationship(
         back_populates="workshop", cascade="all, delete-orphan", order_by="WorkshopItem.position")
 

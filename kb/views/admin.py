@@ -25,10 +25,14 @@ def require_admin():
 
 @bp.get("/")
 def dashboard():
+    from kb.i18n import current_language
+    from kb.services.stats import collection_stats
+
     recent = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(30))
     pending = db.session.scalar(select(db.func.count(User.id)).where(
         User.status == AccountStatus.PENDING))
-    return render_template("admin/dashboard.html", recent=list(recent), pending=pending)
+    return render_template("admin/dashboard.html", recent=list(recent), pending=pending,
+                           stats=collection_stats(viewer(), current_language()))
 
 
 @bp.get("/users")

@@ -31,4 +31,5 @@ def no_store(response):
     return response
 
 
-from kb.views.api import meta, resources, search  # noqa: E402,F401  (routes register on bp)
+# The modules' routes register on bp as they are imported.
+from kb.views.api import meta, resources, search, workshops  # noqa: E402,F401

@@ -108,6 +108,16 @@ def openapi_document() -> dict:
                                       "content": _json("Resource")},
                               **_errors("400", "401", "403", "404")},
             }},
+            "/resources/{id}/review": {"post": {
+                "summary": "Approve (publish) or reject (return to the owner) a submitted "
+                           "resource (editors and admins)",
+                "operationId": "reviewResource",
+                "parameters": [id_param],
+                "requestBody": {"required": True, "content": _json("ReviewDecision")},
+                "responses": {"200": {"description": "The reviewed resource, now published or "
+                                                     "rejected", "content": _json("Resource")},
+                              **_errors("400", "401", "403", "404")},
+            }},
             "/search": {"get": {
                 "summary": "Search what the caller may see, with facets and snippets",
                 "operationId": "search",
@@ -151,6 +161,7 @@ def openapi_document() -> dict:
                                           "schema": {"type": "string", "format": "binary"}}}},
                               **_errors("401", "404")},
             }},
+            **_workshop_paths(),
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -188,6 +199,10 @@ def openapi_document() -> dict:
                                  "items": {"type": "string", "format": "binary"}},
                         "submit": {"type": "string", "enum": ["true", "false"]},
                         "publish": {"type": "string", "enum": ["true", "false"]}}}]},
+                "ReviewDecision": {"type": "object", "required": ["decision"], "properties": {
+                    "decision": {"type": "string", "enum": ["approve", "reject"]},
+                    "comment": {"type": "string", "maxLength": 5000,
+                                "description": "shown to the owner with the decision"}}},
                 "SearchResults": {"type": "object", "properties": {
                     "query": {"type": "string"}, "total": {"type": "integer"},
                     "page": {"type": "integer"}, "per_page": {"type": "integer"},
@@ -242,6 +257,110 @@ def openapi_document() -> dict:
                     "url": {"type": "string"},
                     "created_at": {"type": "string", "format": "date-time"},
                     "updated_at": {"type": "string", "format": "date-time"}}},
+                **_workshop_schemas(),
             },
         },
+    }
+
+
+def _workshop_paths() -> dict:
+    workshop_id = {"name": "workshop_id", "in": "path", "required": True,
+                   "schema": {"type": "integer"}}
+    return {
+        "/workshops": {"post": {
+            "summary": "Make a workshop pack (contributors and above); private by default",
+            "operationId": "createWorkshop",
+            "requestBody": {"required": True, "content": _json("WorkshopDetails")},
+            "responses": {"201": {"description": "Created", "content": {
+                "application/json": {"schema": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "url": {"type": "string"}}}}}},
+                          **_errors("400", "401", "403")},
+        }},
+        "/workshops/{workshop_id}": {
+            "get": {
+                "summary": "A workshop with its agenda; items the caller may not see are left out",
+                "operationId": "getWorkshop",
+                "parameters": [workshop_id],
+                "responses": {"200": {"description": "The workshop",
+                                      "content": _json("Workshop")},
+                              **_errors("401", "404")},
+            },
+            "patch": {
+                "summary": "Change a workshop's details (its trainer, editors)",
+                "operationId": "updateWorkshop",
+                "parameters": [workshop_id],
+                "requestBody": {"required": True, "content": _json("WorkshopDetails")},
+                "responses": {"200": {"description": "The changed workshop",
+                                      "content": _json("Workshop")},
+                              **_errors("400", "401", "403", "404")},
+            },
+            "delete": {
+                "summary": "Delete a workshop (its trainer, editors)",
+                "operationId": "deleteWorkshop",
+                "parameters": [workshop_id],
+                "responses": {"204": {"description": "Deleted"},
+                              **_errors("401", "403", "404")},
+            },
+        },
+        "/workshops/{workshop_id}/items": {"post": {
+            "summary": "Put a resource the caller may see into the agenda",
+            "operationId": "addWorkshopItem",
+            "parameters": [workshop_id],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["resource_id"], "properties": {
+                    "resource_id": {"type": "integer"}, "note": {"type": "string"},
+                    "position": {"type": "integer", "minimum": 1,
+                                 "description": "1 is first; the end when left out"},
+                    "session": {"type": "string"},
+                    "start_time": {"type": "string", "pattern": "^[0-2]?[0-9]:[0-5][0-9]$"},
+                    "duration_minutes": {"type": "integer", "minimum": 1}}}}}},
+            "responses": {"201": {"description": "Added",
+                                  "content": _json("WorkshopItem")},
+                          "409": {"description": "The resource is already in the workshop",
+                                  "content": _json("Error")},
+                          **_errors("400", "401", "403", "404")},
+        }},
+        "/workshops/{workshop_id}/export": {"get": {
+            "summary": "The pack as a ZIP for offline use: index.html, files/, manifest.json",
+            "operationId": "exportWorkshop",
+            "parameters": [workshop_id],
+            "responses": {"200": {"description": "Only resources the caller may see go in",
+                                  "content": {"application/zip": {
+                                      "schema": {"type": "string", "format": "binary"}}}},
+                          **_errors("401", "404")},
+        }},
+    }
+
+
+def _workshop_schemas() -> dict:
+    details = {
+        "title": {"type": "string"}, "date": {"type": "string", "format": "date"},
+        "location": {"type": "string"}, "commune_code": {"type": "string"},
+        "audience": {"type": "string"},
+        "description": {"type": "string", "description": "Markdown or plain text"},
+        "language": {"type": "string", "enum": ["en", "km"]},
+        "visibility": {"type": "string", "enum": ["private", "members", "public"]}}
+    return {
+        "WorkshopDetails": {"type": "object", "properties": details},
+        "WorkshopItem": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "resource_id": {"type": "integer"},
+            "title": {"type": "string"}, "note": {"type": "string"},
+            "position": {"type": "integer", "description": "among the items the caller sees"},
+            "session": {"type": "string"},
+            "start_time": {"type": "string", "nullable": True},
+            "duration_minutes": {"type": "integer", "nullable": True},
+            "url": {"type": "string"}}},
+        "Workshop": {"type": "object", "properties": {
+            **details, "id": {"type": "integer"},
+            "date": {"type": "string", "format": "date", "nullable": True},
+            "commune_code": {"type": "string", "nullable": True},
+            "owner": {"type": "string"},
+            "copied_from_id": {"type": "integer", "nullable": True},
+            "share_url": {"type": "string", "nullable": True,
+                          "description": "the secret link, shown to those who may change it"},
+            "url": {"type": "string"}, "export_url": {"type": "string"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"},
+            "items": {"type": "array",
+                      "items": {"$ref": "#/components/schemas/WorkshopItem"}}}},
     }

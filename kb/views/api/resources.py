@@ -6,8 +6,8 @@ from flask_babel import lazy_gettext as _l
 
 from kb.models import Resource
 from kb.services import resources as resource_service
-from kb.services import ingestion, workflow
-from kb.services.errors import NotAuthenticated, ValidationError
+from kb.services import access, ingestion, workflow
+from kb.services.errors import NotAuthenticated, PermissionDenied, ValidationError
 from kb.views.api import bp
 from kb.views.files import send_stored_file
 from kb.views.forms import metadata_from_form, metadata_from_json, truthy, uploads_from
@@ -105,6 +105,26 @@ def submit_resource(resource_id: int):
     user = _caller()
     resource = workflow.submit(user, resource_service.get_resource(user, resource_id))
     return jsonify(resource_json(resource))
+
+
+@bp.post("/resources/<int:resource_id>/review")
+def review_resource(resource_id: int):
+    """Editors: `{"decision": "approve"|"reject", "comment": "..."}` on a submitted resource."""
+    user = _caller()
+    resource = resource_service.get_resource(user, resource_id)  # 404 when not visible
+    if not access.can_review(user):
+        raise PermissionDenied(_l("Only editors can review resources."))
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationError(_l("The body must be a JSON object."))
+    decision, comment = body.get("decision"), body.get("comment", "")
+    if not isinstance(decision, str):
+        raise ValidationError(_l('The decision is "approve" or "reject".'), field="decision")
+    if comment is None:
+        comment = ""
+    if not isinstance(comment, str):
+        raise ValidationError(_l("The comment must be text."), field="comment")
+    return jsonify(resource_json(workflow.review(user, resource, decision, comment)))
 
 
 @bp.get("/files/<int:file_id>")
