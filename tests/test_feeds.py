@@ -126,3 +126,11 @@ def test_pages_link_their_feeds(client, collection):
         body = client.get(browse_page).get_data(as_text=True)
         assert f'type="application/atom+xml" title="' in body
         assert f'href="/feeds/resources.atom{query}"' in body, browse_page
+
+
+def test_an_old_document_published_today_comes_first(client, people, collection):
+    """Subscribers hear of what was just published, whatever date the document itself bears."""
+    editor = people["editor"]
+    make_resource(editor, publisher=editor, title="Sub-decree of 2015, scanned at last",
+                  date="2015-03-01")
+    assert titles(read_feed(client))[0] == "Sub-decree of 2015, scanned at last"

@@ -45,6 +45,7 @@ class IndexDocument:
     languages: list[str]
     org: str
     date: object  # datetime
+    published: object  # datetime: publication, or creation for unpublished resources
     province: str
     district: str
     commune: str
@@ -61,7 +62,7 @@ class IndexDocument:
             "tag": ",".join(t.replace(",", " ") for t in self.tags),
             "kind": self.kind, "objective": " ".join(self.objectives),
             "language": " ".join(self.languages), "org": self.org.lower(),
-            "year": f"{self.date.year:04d}", "date": self.date,
+            "year": f"{self.date.year:04d}", "date": self.date, "published": self.published,
             "title_sort": self.title.casefold()[:200],
             "province": self.province, "district": self.district, "commune": self.commune,
             "status": self.status, "visibility": self.visibility, "owner": str(self.owner),

@@ -12,7 +12,7 @@ from kb.search.analysis import (ENGLISH_TOKEN, english_analyzer, khmer_ngram_ana
 
 # Bump when the fields or analyzers change: `kb check` then reports the index as outdated and
 # `kb reindex` (or `kb check --repair`) rebuilds it.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Text fields by the part of a resource they hold; each is searched for every query word.
 TITLE_FIELDS = ("title", "title_km", "title_kmng")
@@ -53,6 +53,7 @@ def build_schema() -> Schema:
         org=ID(sortable=True),
         year=ID(sortable=True),  # four digits: a term range is a range of years
         date=DATETIME(sortable=True),
+        published=DATETIME(sortable=True),  # when it was published (feeds: newest first)
         title_sort=ID(sortable=True),
         province=ID(sortable=True),
         district=ID,

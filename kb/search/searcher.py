@@ -20,7 +20,8 @@ from kb.search.schema import FACET_FIELDS, SPELLING_FIELD
 
 # BM25F parameters, tuned on Cranfield and CISI (benchmarks/relevance.py).
 BM25_B, BM25_K1 = 0.75, 1.2
-SORTS = {"newest": ("date", True), "oldest": ("date", False), "title": ("title_sort", False)}
+SORTS = {"newest": ("date", True), "oldest": ("date", False), "title": ("title_sort", False),
+         "published": ("published", True)}
 # Many-valued facets (tags, organisations) are counted per document; few-valued by intersection.
 _INTERSECT_UP_TO = 64
 

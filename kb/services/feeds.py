@@ -45,7 +45,7 @@ def feed_params(args) -> search.SearchParams:
     """The search a feed runs for these query arguments. Raises ValidationError."""
     params = search.params_from(args)
     _check_vocabulary(params.filters)
-    params.sort, params.page = "newest", 1
+    params.sort, params.page = "published", 1  # newest publication first
     if not args.get("per_page"):
         params.per_page = FEED_SIZE
     return params

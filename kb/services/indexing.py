@@ -68,7 +68,8 @@ def document_for(resource: Resource) -> search.IndexDocument:
         objectives=[str(o.number) for o in resource.objectives],
         languages=resource.languages,
         org=resource.organisation.short_name if resource.organisation else "",
-        date=moment, province=resource.province_code or "",
+        date=moment, published=resource.published_at or resource.created_at or moment,
+        province=resource.province_code or "",
         district=resource.district_code or "", commune=resource.commune_code or "",
         status=resource.status.value, visibility=resource.visibility.value,
         owner=resource.owner_id)

@@ -23,7 +23,7 @@ from kb.models import (LANGUAGES, GlossaryEntry, Objective, Organisation, Provin
 from kb.services import access
 from kb.services.errors import ValidationError
 
-SORTS = ("relevance", "newest", "oldest", "title")
+SORTS = ("relevance", "newest", "oldest", "title", "published")
 LIST_FILTERS = ("kind", "objective", "tag", "org", "language", "province", "district", "commune")
 MAX_PER_PAGE = 100
 MAX_PAGE = 500
@@ -98,7 +98,8 @@ def params_from(args) -> SearchParams:
         raise ValidationError(_l("Objectives are 1, 2 or 3."), field="objective")
     sort = args.get("sort") or "relevance"
     if sort not in SORTS:
-        raise ValidationError(_l("Sort by relevance, newest, oldest or title."), field="sort")
+        raise ValidationError(_l("Sort by relevance, newest, oldest, title or published."),
+                              field="sort")
     return SearchParams(
         q=q.strip(), filters=filters,
         year_from=_int(args, "year_from", None, 1900, 2200),

@@ -131,7 +131,10 @@ def openapi_document() -> dict:
                     {"name": "year_from", "in": "query", "schema": {"type": "integer"}},
                     {"name": "year_to", "in": "query", "schema": {"type": "integer"}},
                     {"name": "sort", "in": "query", "schema": {
-                        "type": "string", "enum": ["relevance", "newest", "oldest", "title"]}},
+                        "type": "string",
+                        "enum": ["relevance", "newest", "oldest", "title", "published"]},
+                     "description": "newest/oldest: by the resource's date; published: most "
+                                    "recently published first"},
                     {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
                     {"name": "per_page", "in": "query", "schema": {
                         "type": "integer", "minimum": 1, "maximum": 100}}],
