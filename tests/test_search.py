@@ -13,7 +13,7 @@ from kb.extensions import db
 from kb.models import Resource
 from kb.services import accounts, indexing, resources
 from kb.services import search as search_service
-from tests.conftest import run_kb
+from tests.conftest import SHARED_DATA, run_kb
 from tests.factories import make_resource
 
 COUNCIL_KM = "ក្រុមប្រឹក្សាឃុំ"
@@ -327,3 +327,29 @@ def test_members_cannot_edit_the_glossary(client, people):
 
     sign_in(client, people["member"].email)
     assert client.get("/admin/glossary").status_code == 403
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "ir-cranfield").is_dir(), reason="shared data missing")
+def test_the_first_page_is_the_top_of_the_full_ranking(app):
+    """Whoosh's array matcher (used for an Or of 3+ parts on indexes of up to 5,000 documents)
+    reported the best part's maximum score instead of the sum, so top-N collection stopped
+    early and returned low-numbered documents (seen on Cranfield: 6, 5, 13, 3, 10 …)."""
+    import re
+    from datetime import datetime
+
+    raw = (SHARED_DATA / "ir-cranfield" / "cran.all.1400").read_text()
+    documents = []
+    for record in re.split(r"^\.I ", raw, flags=re.M)[1:]:
+        number, _, rest = record.partition("\n")
+        text = re.sub(r"^\.[TABW]\s*$", " ", rest, flags=re.M)
+        documents.append(search.IndexDocument(
+            id=int(number), version="1", title="", body=text, tags=[], kind="reform_document",
+            objectives=["1"], languages=["en"], org="", date=datetime(2020, 1, 1),
+            published=datetime(2020, 1, 1), province="", district="", commune="",
+            status="published", visibility="public", owner=1))
+    path = app.config["SEARCH_INDEX_PATH"]
+    search.write(path, documents)
+    parsed = search.parse("flow OR heat OR pressure")
+    first_page = search.search(path, parsed, search.Reader(), search.Filters(), per_page=5)
+    everything = search.search(path, parsed, search.Reader(), search.Filters(), per_page=100)
+    assert [rid for rid, _ in first_page.hits] == [rid for rid, _ in everything.hits[:5]]

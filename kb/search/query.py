@@ -36,6 +36,15 @@ _TOKEN = re.compile(r'(?P<neg>-)?(?:(?P<field>title|tag|org):)?(?:"(?P<phrase>[^
                     re.IGNORECASE)
 
 
+class Or(wq.Or):
+    """Whoosh's Or, always with its union matcher. On an index of 5,000 documents or fewer,
+    Whoosh otherwise runs an Or of three or more parts with an "array" matcher whose maximum
+    score is the best part's rather than the sum, so top-N collection stops early and returns
+    the wrong documents (found by benchmarks/relevance.py; see test_search.py)."""
+
+    matcher_type = wq.Or.DEFAULT_MATCHER
+
+
 class QueryError(ValueError):
     """The query cannot be run as typed; str() says why in English, `reason` ("too_long",
     "too_many_words") and `limit` let the interface say it in the reader's language."""
@@ -113,7 +122,7 @@ def text_query(text: str, fields: tuple[str, ...] | None = None) -> wq.Query | N
     parts = []
     english = _tokens(_english, text)
     if english:
-        parts.append(wq.Or([_sequence(f, english) for f in ENGLISH_FIELDS
+        parts.append(Or([_sequence(f, english) for f in ENGLISH_FIELDS
                             if wanted is None or f in wanted]))
     if contains_khmer(text):
         khmer = []
@@ -126,7 +135,7 @@ def text_query(text: str, fields: tuple[str, ...] | None = None) -> wq.Query | N
             khmer += [_sequence(f, ngrams) for f in KHMER_NGRAM_FIELDS
                       if wanted is None or f in wanted]
         if khmer:
-            parts.append(wq.Or(khmer))
+            parts.append(Or(khmer))
     if not parts:
         return None  # only stop words or punctuation
     return parts[0] if len(parts) == 1 else wq.And(parts)
@@ -186,7 +195,7 @@ def build(clauses: list[Clause], glossary: list[list[str]] | None = None,
             base = group[0] if len(group) == 1 else wq.And(group) if group else None
             options = ([base] if base is not None else []) + alternatives
             if options:
-                units.append((wq.Or(options) if len(options) > 1 else options[0],
+                units.append((Or(options) if len(options) > 1 else options[0],
                               clause.or_with_previous))
             i = stop
             continue
@@ -204,7 +213,7 @@ def build(clauses: list[Clause], glossary: list[list[str]] | None = None,
             groups[-1].append(q)
         else:
             groups.append([q])
-    terms = [g[0] if len(g) == 1 else wq.Or(g) for g in groups]
+    terms = [g[0] if len(g) == 1 else Or(g) for g in groups]
     if not terms:
         positive = None
     elif len(terms) == 1:
@@ -213,12 +222,12 @@ def build(clauses: list[Clause], glossary: list[list[str]] | None = None,
         positive = wq.And(terms)
     else:
         # Any of the words; a document with more of them gets a higher score.
-        positive = wq.Or(terms, scale=0.9)
+        positive = Or(terms, scale=0.9)
 
     excluded = [q for q in (_clause_query(c) for c in negatives) if q is not None]
     if excluded:
         positive = wq.AndNot(positive if positive is not None else wq.Every(),
-                             wq.Or(excluded) if len(excluded) > 1 else excluded[0])
+                             Or(excluded) if len(excluded) > 1 else excluded[0])
 
     english_words = [c.text for c in positives
                      if c.field in (None, "title") and not c.phrase and _tokens(_english, c.text)

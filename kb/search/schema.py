@@ -12,7 +12,7 @@ from kb.search.analysis import (ENGLISH_TOKEN, english_analyzer, khmer_ngram_ana
 
 # Bump when the fields or analyzers change: `kb check` then reports the index as outdated and
 # `kb reindex` (or `kb check --repair`) rebuilds it.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Text fields by the part of a resource they hold; each is searched for every query word.
 TITLE_FIELDS = ("title", "title_km", "title_kmng")
@@ -28,7 +28,7 @@ FACET_FIELDS = {"kind": "kind", "objective": "objective", "language": "language"
 MULTI_VALUED = frozenset({"objective", "language", "tag"})
 
 # Field weights, tuned on the Cranfield and CISI collections (benchmarks/relevance.py).
-TITLE_BOOST = 2.0
+TITLE_BOOST = 1.0
 KHMER_NGRAM_BOOST = 0.5  # n-grams find what words miss; words rank better when both match
 
 

@@ -15,11 +15,11 @@ from whoosh import collectors, scoring
 from whoosh import query as wq
 
 from kb.search.index import open_index
-from kb.search.query import ParsedQuery
+from kb.search.query import Or, ParsedQuery
 from kb.search.schema import FACET_FIELDS, SPELLING_FIELD
 
 # BM25F parameters, tuned on Cranfield and CISI (benchmarks/relevance.py).
-BM25_B, BM25_K1 = 0.75, 1.2
+BM25_B, BM25_K1 = 0.8, 1.6
 SORTS = {"newest": ("date", True), "oldest": ("date", False), "title": ("title_sort", False),
          "published": ("published", True)}
 # Many-valued facets (tags, organisations) are counted per document; few-valued by intersection.
@@ -61,7 +61,7 @@ def access_filter(reader: Reader) -> wq.Query | None:
     published = wq.Term("status", "published")
     if reader.user_id is None:
         return wq.And([published, wq.Term("visibility", "public")])
-    return wq.Or([published, wq.Term("owner", str(reader.user_id))])
+    return Or([published, wq.Term("owner", str(reader.user_id))])
 
 
 def filter_query(filters: Filters) -> list[wq.Query]:
@@ -75,7 +75,7 @@ def filter_query(filters: Filters) -> list[wq.Query]:
         normal = [str(v).lower() if name in ("tag", "org") else str(v) for v in values]
         terms = [wq.Term(fieldname, v) for v in normal]
         # Several values of one facet: any of them (kind=a&kind=b is "a or b").
-        parts.append(terms[0] if len(terms) == 1 else wq.Or(terms))
+        parts.append(terms[0] if len(terms) == 1 else Or(terms))
     if filters.year_from is not None or filters.year_to is not None:
         low = f"{filters.year_from:04d}" if filters.year_from is not None else None
         high = f"{filters.year_to:04d}" if filters.year_to is not None else None
@@ -208,7 +208,7 @@ def more_like_this(path: str, resource_id: int, text: str, reader: Reader,
                 wanted.append(wq.Term(fieldname, term))
         if not wanted:
             return []
-        q = wq.Or(wanted)
+        q = Or(wanted)
         restrictions = [wq.Not(wq.Term("id", str(resource_id)))]
         allowed = access_filter(reader)
         if allowed is not None:
