@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,32 @@ def sign_in(client, email: str, password: str = PASSWORD, follow_redirects: bool
     return client.post("/signin", data={"email": email, "password": password,
                                         "csrf_token": token},
                        follow_redirects=follow_redirects)
+
+
+@contextmanager
+def served(app, threads: int = 4, ident: str = "kb-test"):
+    """`app` served by Waitress on 127.0.0.1 (a port the system picks) in a daemon thread;
+    yields the base URL. Each server has its own socket map, so stopping one never closes
+    another's sockets."""
+    import threading
+
+    import waitress
+    from waitress import wasyncore
+
+    server = waitress.create_server(app, map={}, host="127.0.0.1", port=0, threads=threads,
+                                    ident=ident)
+    port = int(server.effective_port)
+    thread = threading.Thread(target=server.run, name=f"waitress-{port}", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        # Close everything from inside the server's own loop (woken by its trigger), so the
+        # loop ends at once instead of waiting for its select() timeout; then stop the workers.
+        try:
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        except OSError:
+            pass
+        thread.join(timeout=5)
+        server.task_dispatcher.shutdown()
+        assert not thread.is_alive(), "the live server did not stop"

@@ -3,11 +3,9 @@ conditions the protocol defines, checked on the raw XML."""
 from __future__ import annotations
 
 import io
-import threading
 from datetime import datetime
 
 import pytest
-import waitress
 from lxml import etree
 from sickle import Sickle, oaiexceptions
 from sickle.iterator import OAIResponseIterator
@@ -16,6 +14,7 @@ from sqlalchemy import update
 from kb.extensions import db
 from kb.models import Resource, Status
 from kb.services import ingestion
+from tests.conftest import served
 from tests.factories import make_resource
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
@@ -25,15 +24,8 @@ OAI = "{http://www.openarchives.org/OAI/2.0/}"
 def live_url(app, monkeypatch):
     """The test application served by Waitress on 127.0.0.1 (a port the system picks)."""
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=2, ident="kb-oai")
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    from waitress import wasyncore
-
-    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-    thread.join(timeout=5)
-    server.task_dispatcher.shutdown()
+    with served(app, threads=2, ident="kb-oai") as url:
+        yield url
 
 
 @pytest.fixture

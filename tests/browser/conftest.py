@@ -11,19 +11,17 @@
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import waitress
 from playwright.sync_api import sync_playwright
 
 from kb import create_app
 from kb.extensions import db
 from kb.models import Role
 from kb.services import accounts
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, served
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
@@ -72,22 +70,8 @@ class LiveServer:
 @pytest.fixture
 def live_server(live_app):
     """Waitress serving `live_app` on 127.0.0.1, on a port the system picks."""
-    server = waitress.create_server(live_app, host="127.0.0.1", port=0, threads=4, ident="kb-test")
-    port = int(server.effective_port)
-    thread = threading.Thread(target=server.run, name=f"waitress-{port}", daemon=True)
-    thread.start()
-    yield LiveServer(url=f"http://127.0.0.1:{port}", port=port)
-    # Close everything from inside the server's own loop (woken by its trigger), so the loop
-    # ends at once instead of waiting for its select() timeout; then stop the worker threads.
-    from waitress import wasyncore
-
-    try:
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-    except OSError:
-        pass
-    thread.join(timeout=5)
-    server.task_dispatcher.shutdown()
-    assert not thread.is_alive(), "the live server did not stop"
+    with served(live_app, threads=4) as url:
+        yield LiveServer(url=url, port=int(url.rsplit(":", 1)[1]))
 
 
 @dataclass(frozen=True)
