@@ -296,3 +296,192 @@ def test_kb_import_exits_non_zero_when_nothing_could_be_imported(instance, tmp_p
            "--password-stdin", input="long enough password\n")
     result = run_kb(instance, "import", str(tmp_path))
     assert result.exit_code == 1 and "Failed: 1" in result.output
+
+
+# --- Bulk import in batches, and small plain text read in process ---------------------------
+
+TEXT_SAMPLES = {
+    "english.txt": "Commune budget guide\r\nThe council\tmeets   monthly.\n\n\n\nEnd.".encode(),
+    "khmer.txt": "ខែ្មរ ស្រ្តី ធ្វេីការ ឃុំ សង្កាត់ ក្រុមប្រឹក្សាឃុំ\n".encode() * 20,
+    "cp1252.txt": "Caf\xe9 na\xefve \u201cquoted\u201d d\xe9centralisation\n".encode("cp1252") * 10,
+    "utf16.txt": "Decentralisation and deconcentration ឃុំ\n".encode("utf-16") * 5,
+    "controls.txt": b"a\x00b\x01c\x7f line\x0cbreak \xef\xbf\xbe" + b"word " * 10,
+    "invalid-utf8.txt": b"abc \xff\xfe\xfd def " * 30,
+    "tiny.txt": b"x",
+}
+
+
+@pytest.mark.parametrize("name", sorted(TEXT_SAMPLES))
+def test_text_read_in_process_is_what_the_child_reads(tmp_path, name):
+    from kb.ingest.extract import extract, extract_file, extract_text_in_process
+
+    path = tmp_path / name
+    path.write_bytes(TEXT_SAMPLES[name])
+    here = extract_text_in_process(path, "text/plain")
+    child = extract_file(path, "text/plain")
+    assert here == child and here.state == "ok"
+    assert extract(path, "text/plain") == child
+
+
+def test_only_small_plain_text_is_read_in_process(tmp_path, monkeypatch):
+    from kb.ingest import extract as extraction
+    from kb.ingest.extract import runner
+
+    children = []
+    real_run_child = runner.run_child
+
+    def counting_run_child(request, timeout, memory_mb):
+        children.append(Path(request["path"]).name)
+        return real_run_child(request, timeout, memory_mb)
+
+    monkeypatch.setattr(extraction, "run_child", counting_run_child)
+    small = tmp_path / "small.txt"
+    small.write_text("small text " * 100)
+    big = tmp_path / "big.txt"
+    big.write_text("big text " * (extraction.IN_PROCESS_MAX_BYTES // 9 + 10))
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Notes\n\nsmall markdown\n")
+    page = tmp_path / "page.html"
+    page.write_text("<title>Page</title><p>small html</p>")
+    assert extraction.extract(small, "text/plain").ok and children == []
+    assert extraction.extract(big, "text/plain").ok and children == ["big.txt"]
+    assert extraction.extract(notes, "text/markdown").properties["title"] == "Notes"
+    assert extraction.extract(page, "text/html").properties["title"] == "Page"
+    assert children == ["big.txt", "notes.md", "page.html"]
+    # In-process reading refuses what it is not for, and never raises.
+    assert extraction.extract_text_in_process(notes, "text/markdown").state == "failed"
+    assert extraction.extract_text_in_process(tmp_path / "gone.txt", "text/plain").error == \
+        "The file is missing."
+
+
+def test_html_whitespace_is_collapsed_in_linear_time():
+    import random
+    import re
+    import time
+
+    from kb.ingest.extract.text import _LINE_BREAKS, html_text
+
+    def collapse(match):
+        return "\n\n" if match.group().count("\n") > 1 else "\n"
+
+    before = re.compile(r"[ \t]*\n[ \t\n]*")  # what it was: quadratic on runs of spaces
+    rng = random.Random(7)
+    for _ in range(5000):
+        text = "".join(rng.choice(" \t\nab") for _ in range(rng.randint(0, 40)))
+        assert _LINE_BREAKS.sub(collapse, text) == before.sub(collapse, text)
+    started = time.monotonic()
+    text, _ = html_text("<p>a" + " " * 500_000 + "b</p>" + " \t" * 200_000 + "<br>c")
+    assert time.monotonic() - started < 5
+    assert text.split() == ["a", "b", "c"]
+
+
+def _import(actor, folder, **options):
+    from kb.services import importer
+
+    return importer.import_files(actor, importer.collect_files([folder]),
+                                 {"kind": "reform_document", "visibility": "public"},
+                                 **options)
+
+
+def _write_texts(folder, count, start=0):
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in range(start, start + count):
+        (folder / f"doc{n:03d}.txt").write_text(f"Document {n} about commune planning "
+                                                f"number{n}", encoding="utf-8")
+
+
+def test_bulk_import_in_batches_stores_reads_and_indexes_everything(app, make_user, instance,
+                                                                     tmp_path, monkeypatch):
+    from kb.services import importer, indexing
+    from kb.services import search as search_service
+    from werkzeug.datastructures import MultiDict
+
+    monkeypatch.setattr(importer, "BATCH_FILES", 3)
+    folder = tmp_path / "drive"
+    _write_texts(folder, 8)
+    (folder / "z-copy.txt").write_text("Document 2 about commune planning number2",
+                                       encoding="utf-8")  # the same bytes as doc002.txt
+    shutil.copy(PDF, folder / "report.pdf")
+    (folder / "program.exe").write_bytes(b"MZ\x90\x00" + b"\x00" * 100)
+    editor = make_user("editor")
+    editor_email = editor.email
+    seen = []
+    summary = _import(editor, folder, publish=True,
+                      on_progress=lambda path, outcome: seen.append((path.name, outcome)))
+    assert len(summary.imported) == 9 and not summary.extraction_failed
+    assert [Path(p).name for p, _ in summary.duplicates] == ["z-copy.txt"]
+    assert '"doc002"' in summary.duplicates[0][1]  # says where: in the same batch
+    assert [Path(p).name for p, _ in summary.failed] == ["program.exe"]
+    assert sorted(seen) == sorted([(Path(p).name, "imported") for p, _ in summary.imported]
+                                  + [("z-copy.txt", "duplicate"), ("program.exe", "failed")])
+    db.session.expire_all()
+    files = db.session.scalars(db.select(ResourceFile)).all()
+    assert len(files) == 9 and all(f.extraction_state.value == "ok" for f in files)
+    for stored in files:
+        assert (instance / "files" / stored.sha256[:2] / stored.sha256[2:4]
+                / stored.sha256).exists()
+        assert stored.resource.status.value == "published"
+    assert {r.languages[0] for r in db.session.scalars(db.select(Resource))} == {"en"}
+    assert not list((instance / "files" / "tmp").glob("*"))
+    assert indexing.check().ok
+    page = search_service.run(None, search_service.params_from(MultiDict({"q": "number7"})))
+    assert [item.resource.title for item in page.items] == ["doc007"]
+    again = _import(accounts.get_user_by_email(editor_email), folder, publish=True)
+    assert not again.imported and len(again.duplicates) == 10
+
+
+def test_a_file_failing_within_a_batch_costs_the_others_nothing(app, make_user, tmp_path,
+                                                                 monkeypatch):
+    from kb.services import importer
+
+    monkeypatch.setattr(importer, "BATCH_FILES", 4)
+    folder = tmp_path / "drive"
+    _write_texts(folder, 6)
+    encrypted = OFFICE / "pdf" / "libreoffice-writer-password.pdf"
+    shutil.copy(encrypted, folder / "locked.pdf")
+    (folder / "manifest.csv").write_text(
+        "filename,title,commune_code\n"
+        "doc002.txt,Bad place,999999\n"       # refused once its rows are in the batch
+        "doc004.txt,Good title,010201\n", encoding="utf-8")
+    summary = _import(make_user("editor"), folder, publish=True)
+    assert sorted(Path(p).name for p, _ in summary.imported) == [
+        "doc000.txt", "doc001.txt", "doc003.txt", "doc004.txt", "doc005.txt", "locked.pdf"]
+    ((failed, reason),) = summary.failed
+    assert Path(failed).name == "doc002.txt" and reason == "Unknown commune code."
+    ((unread, why),) = summary.extraction_failed
+    assert Path(unread).name == "locked.pdf" and "encrypted" in why
+    db.session.expire_all()
+    titles = {r.title for r in db.session.scalars(db.select(Resource))}
+    assert "Good title" in titles and "Bad place" not in titles
+    locked = db.session.scalar(db.select(ResourceFile).where(
+        ResourceFile.original_name == "locked.pdf"))
+    assert locked.extraction_state.value == "failed" and "encrypted" in locked.extraction_error
+    assert db.session.scalar(db.select(db.func.count(ResourceFile.id))) == 6
+
+
+def test_a_batch_that_cannot_be_committed_is_stored_one_by_one(app, make_user, tmp_path,
+                                                                monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from kb.services import importer
+
+    monkeypatch.setattr(importer, "BATCH_FILES", 3)
+    folder = tmp_path / "drive"
+    _write_texts(folder, 7)
+    editor = make_user("editor")
+    real_commit, failures = db.session.commit, []
+
+    def commit_failing_once():
+        if not failures:
+            failures.append(1)
+            raise OperationalError("COMMIT", {}, Exception("database is locked"))
+        return real_commit()
+
+    monkeypatch.setattr(db.session, "commit", commit_failing_once)
+    summary = _import(editor, folder, publish=True)
+    assert failures and len(summary.imported) == 7 and not summary.failed
+    assert not summary.duplicates
+    db.session.expire_all()
+    files = db.session.scalars(db.select(ResourceFile)).all()
+    assert len(files) == 7 and all(f.extraction_state.value == "ok" and f.text for f in files)
+    assert sorted(rid for _, rid in summary.imported) == sorted(f.resource_id for f in files)

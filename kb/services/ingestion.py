@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import inspect, select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from kb.extensions import db
 from kb.ingest import storage
@@ -88,15 +89,40 @@ def _refuse_duplicates(actor: User, checked: list[Checked]) -> None:
         if item.received.sha256 in seen:
             raise Conflict(_l("%(name)s was sent twice.", name=item.name), field="file")
         seen.add(item.received.sha256)
-        copy = existing_copy(item.received.sha256)
-        if copy is None:
-            continue
-        if access.can_view_resource(actor, copy.resource):
-            raise Conflict(_l('%(name)s is already in the knowledge base, in "%(title)s" '
-                              "(resource %(id)d).", name=item.name, title=copy.resource.title,
-                              id=copy.resource_id), field="file")
-        raise Conflict(_l("%(name)s is already in the knowledge base (in a resource that is "
-                          "not yet published).", name=item.name), field="file")
+        conflict = stored_already(actor, item.name, item.received.sha256)
+        if conflict is not None:
+            raise conflict
+
+
+def stored_already(actor: User, name: str, sha256: str) -> Conflict | None:
+    """The Conflict to raise when these bytes are stored already (saying where, if the user may
+    see it), else None."""
+    copy = existing_copy(sha256)
+    if copy is None:
+        return None
+    if access.can_view_resource(actor, copy.resource):
+        return Conflict(_l('%(name)s is already in the knowledge base, in "%(title)s" '
+                           "(resource %(id)d).", name=name, title=copy.resource.title,
+                           id=copy.resource_id), field="file")
+    return Conflict(_l("%(name)s is already in the knowledge base (in a resource that is "
+                       "not yet published).", name=name), field="file")
+
+
+def receive_file(upload: Upload) -> Checked:
+    """Receive and check one upload's bytes (size, type) without the database, so bulk imports
+    may receive files in other threads (within an application context). Raises DomainError;
+    nothing is kept then. `refuse_duplicates` is the rest of the checking."""
+    return _receive(upload)
+
+
+def refuse_duplicates(actor: User, checked: list[Checked]) -> None:
+    """Raises Conflict, discarding `checked`, when any of them is stored already."""
+    try:
+        _refuse_duplicates(actor, checked)
+    except BaseException:
+        for item in checked:
+            item.received.discard()
+        raise
 
 
 def receive_uploads(actor: User, uploads: list[Upload]) -> list[Checked]:
@@ -138,28 +164,60 @@ def title_from_name(name: str) -> str:
     return " ".join(stem.replace("_", " ").replace("-", " ").split()) or name
 
 
+def check_may_contribute(actor: User, publish: bool = False) -> None:
+    """Raises PermissionDenied unless `actor` may add resources (and publish them)."""
+    if not access.can_contribute(actor):
+        raise PermissionDenied(_l("Only contributors can add resources."))
+    if publish and not access.has_role(actor, access.Role.EDITOR):
+        raise PermissionDenied(_l("Only editors can publish."))
+
+
+def create_with_files(actor: User, data: dict, checked: list[Checked], submit: bool = False,
+                      publish: bool = False,
+                      read: Callable[[ResourceFile], object] | None = None) -> Resource:
+    """A new resource for received files: its bytes moved to their final place, then its rows
+    added to the session, not committed. `read(file)`, if given, is called for each new file
+    before the rows are written (a bulk import records text read in process with it). On any
+    exception the caller rolls the session back and discards `checked` (bytes already moved
+    stay, unreferenced and harmless, see _attach). Raises ValidationError (the metadata) and
+    PermissionDenied."""
+    data = dict(data)
+    guessed_title = not (data.get("title") or "").strip() and bool(checked)
+    if guessed_title:
+        data["title"] = title_from_name(checked[0].name)
+    resource = resources.new_resource(actor, data)
+    _known_empty(resource)
+    resource.title_from_file = guessed_title
+    files = _attach(actor, resource, checked)
+    if read is not None:
+        for stored in files:
+            read(stored)
+    if publish:
+        workflow.publish(actor, resource, commit=False)
+    elif submit:
+        workflow.submit(actor, resource, commit=False)
+    return resource
+
+
+def _known_empty(resource: Resource) -> None:
+    """A resource inserted a moment ago has no files, authors or languages but those just given:
+    say so, so that reading them (the position of its first file, filling metadata from the
+    file's own properties) costs no query."""
+    state = inspect(resource)
+    for name in ("files", "authors", "language_rows"):
+        if name not in state.dict:
+            set_committed_value(resource, name, [])
+
+
 def contribute(actor: User, data: dict, uploads: list[Upload], submit: bool = False,
                publish: bool = False, process: bool = True) -> Resource:
     """Create a resource with its files. Raises PermissionDenied, ValidationError, Conflict,
     UploadTooLarge. Extraction is scheduled after the commit (unless process=False, when the
     caller takes care of it); the call does not wait for it."""
-    if not access.can_contribute(actor):
-        raise PermissionDenied(_l("Only contributors can add resources."))
-    if publish and not access.has_role(actor, access.Role.EDITOR):
-        raise PermissionDenied(_l("Only editors can publish."))
-    data = dict(data)
-    guessed_title = not (data.get("title") or "").strip() and bool(uploads)
+    check_may_contribute(actor, publish)
     checked = receive_uploads(actor, uploads)
     try:
-        if guessed_title:
-            data["title"] = title_from_name(checked[0].name)
-        resource = resources.new_resource(actor, data)
-        resource.title_from_file = guessed_title
-        files = _attach(actor, resource, checked)
-        if publish:
-            workflow.publish(actor, resource, commit=False)
-        elif submit:
-            workflow.submit(actor, resource, commit=False)
+        resource = create_with_files(actor, data, checked, submit=submit, publish=publish)
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -167,7 +225,7 @@ def contribute(actor: User, data: dict, uploads: list[Upload], submit: bool = Fa
             item.received.discard()
         raise
     if process:
-        processing.schedule([f.id for f in files])
+        processing.schedule([f.id for f in resource.current_files])
     return resource
 
 

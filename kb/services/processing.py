@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable
@@ -20,6 +21,12 @@ from kb.models import ExtractionState, ResourceAuthor, ResourceFile, ResourceLan
 from kb.services import resources
 
 _executor_lock = threading.Lock()
+# process_files writes its results in batches: a commit (a sync to disk) per file cost more than
+# reading a small file. A stop in between loses at most these results; their files stay
+# "pending" and `kb reprocess` reads them again. At most a second between commits, so that the
+# web server's writes never wait long for SQLite's write lock.
+COMMIT_EVERY = 100  # results
+COMMIT_SECONDS = 1.0
 
 
 def thumbnail_path(sha256: str) -> Path:
@@ -34,15 +41,30 @@ def _limits() -> dict:
 
 def _work(blob: Path, content_type: str, thumb: Path, limits: dict):
     """The part that touches no database, so several can run at once in threads, each in its
-    own limited child process. Returns the Extraction."""
-    from kb.ingest.extract import extract_file
-    from kb.ingest.thumbnails import make_thumbnail
+    own limited child process (small plain text is read in process, see kb.ingest.extract).
+    Returns the Extraction."""
+    from kb.ingest.extract import extract
+    from kb.ingest.thumbnails import can_thumbnail, make_thumbnail
 
-    result = extract_file(blob, content_type, **limits)
-    if not thumb.exists():
+    result = extract(blob, content_type, **limits)
+    if can_thumbnail(content_type) and not thumb.exists():
         thumb.parent.mkdir(parents=True, exist_ok=True)
         make_thumbnail(blob, content_type, thumb)
     return result
+
+
+def process_in_place(stored: ResourceFile) -> bool:
+    """Read a small plain-text file right here and record the result in the session, without
+    committing (the caller commits it with the file's rows). False, doing nothing, for a file
+    that needs a child process or has a thumbnail to make: process_files does those."""
+    from kb.ingest.extract import extract_text_in_process, runs_in_process
+    from kb.ingest.thumbnails import can_thumbnail
+
+    blob = _blob(stored)
+    if can_thumbnail(stored.content_type) or not runs_in_process(blob, stored.content_type):
+        return False
+    _record(stored, extract_text_in_process(blob, stored.content_type))
+    return True
 
 
 def _record(stored: ResourceFile, result) -> None:
@@ -84,31 +106,60 @@ def process_file(file_id: int) -> ResourceFile | None:
 def process_files(file_ids: list[int], workers: int | None = None,
                   on_done: Callable[[ResourceFile], None] | None = None) -> list[ResourceFile]:
     """Process many files with `workers` extractions at a time (default: one per core);
-    results are written from this thread, one commit per file."""
+    results are written from this thread, a commit every COMMIT_EVERY results or
+    COMMIT_SECONDS seconds, and at the end."""
     workers = workers or os.cpu_count() or 1
     limits, done = _limits(), []
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kb-extract") as pool:
-        futures = {}
-        for file_id in file_ids:
-            stored = db.session.get(ResourceFile, file_id)
-            if stored is None:
-                continue
-            blob = _blob(stored)
-            if not blob.exists():
-                _record_missing(stored)
-                db.session.commit()
+    batch = _Batch()
+    try:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kb-extract") as pool:
+            futures = {}
+            for file_id in file_ids:
+                stored = db.session.get(ResourceFile, file_id)
+                if stored is None:
+                    continue
+                blob = _blob(stored)
+                if not blob.exists():
+                    _record_missing(stored)
+                    batch.added()
+                    done.append(stored)
+                    if on_done:
+                        on_done(stored)
+                    continue
+                futures[pool.submit(_work, blob, stored.content_type,
+                                    thumbnail_path(stored.sha256), limits)] = file_id
+            for future in as_completed(futures):
+                stored = db.session.get(ResourceFile, futures[future])
+                _record(stored, future.result())
+                batch.added()
                 done.append(stored)
-                continue
-            futures[pool.submit(_work, blob, stored.content_type,
-                                thumbnail_path(stored.sha256), limits)] = file_id
-        for future in as_completed(futures):
-            stored = db.session.get(ResourceFile, futures[future])
-            _record(stored, future.result())
-            db.session.commit()
-            done.append(stored)
-            if on_done:
-                on_done(stored)
+                if on_done:
+                    on_done(stored)
+    except BaseException:
+        try:
+            batch.commit()  # what was read is kept, even when stopped
+        except Exception:
+            db.session.rollback()
+        raise
+    batch.commit()
     return done
+
+
+class _Batch:
+    """Counts results recorded in the session and commits them now and then."""
+
+    def __init__(self):
+        self.count, self.since = 0, time.monotonic()
+
+    def added(self) -> None:
+        self.count += 1
+        if self.count >= COMMIT_EVERY or time.monotonic() - self.since >= COMMIT_SECONDS:
+            self.commit()
+
+    def commit(self) -> None:
+        if self.count:
+            db.session.commit()
+        self.count, self.since = 0, time.monotonic()
 
 
 def _fill_metadata_from(stored: ResourceFile) -> None:

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
 
-from kb.ingest.khmer import khmer_ratio, normalise_khmer
+from kb.ingest.khmer import contains_khmer, khmer_ratio, normalise_khmer
 
 MAX_TEXT_CHARS = 5_000_000  # longer text is cut (and marked "truncated") to keep rows sane
 
@@ -37,6 +37,7 @@ class Job:
     timeout: float = 60.0
     memory_mb: int = 1024
     ocr_languages: str | None = None  # "khm+eng" when Tesseract is there (the parent looks)
+    max_bytes: int | None = None  # read at most this much of a text file (in-process reads)
     started: float = field(default_factory=time.monotonic)
 
     def time_left(self) -> float:
@@ -111,15 +112,18 @@ def clean_text(text: str) -> str:
     return _BLANK_LINES.sub("\n\n", text).strip()
 
 
+_ASCII_LETTER = re.compile("[A-Za-z]")  # what ch.isascii() and ch.isalpha() accepts
+
+
 def guess_language(text: str) -> str | None:
     """"km" or "en" from the script of the text; None when there is too little to tell."""
-    letters = sum(1 for ch in text[:200_000] if ch.isalpha())
+    sample = text[:200_000]
+    letters = sum(map(str.isalpha, sample))
     if letters < 20:
         return None
-    ratio = khmer_ratio(text[:200_000])
-    if ratio >= 0.4:
+    if contains_khmer(sample) and khmer_ratio(sample) >= 0.4:  # no Khmer: a ratio of 0
         return "km"
-    latin = sum(1 for ch in text[:200_000] if ch.isascii() and ch.isalpha())
+    latin = len(_ASCII_LETTER.findall(sample))
     return "en" if latin / letters >= 0.5 else None
 
 

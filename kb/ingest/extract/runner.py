@@ -1,10 +1,13 @@
-"""Runs work on a file in a child process (`python -m kb.ingest.extract.worker`) that limits its
+"""Runs work on a file in a child process (kb.ingest.extract.worker) that limits its
 own address space, and kills the child's whole process group when the wall-clock time is up.
 
 A child rather than a thread because a decompression bomb, a pathological PDF or a C library
 crash must cost one child, never the web server. A fresh interpreter rather than fork, because
 the server has threads (forking those is unsafe) and a fresh child holds none of its memory.
-Startup costs about 0.15 s.
+A fresh child for every file, never a reused one, so that whatever one file does to its
+interpreter cannot reach the next file. The child imports only the extraction code, not the web
+application (`kb/__init__.py` imports Flask, which was half of the child's start-up time and
+memory).
 """
 from __future__ import annotations
 
@@ -19,6 +22,14 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
+# The worker (`python -m kb.ingest.extract.worker` works too) with the `kb` package registered
+# as a bare package, so that importing kb.ingest.extract does not run kb/__init__.py.
+_BOOTSTRAP = ("import sys, types\n"
+              "package = types.ModuleType('kb')\n"
+              "package.__path__ = [sys.argv[1]]\n"
+              "sys.modules['kb'] = package\n"
+              "from kb.ingest.extract.worker import main\n"
+              "main()\n")
 _MEMORY_SIGNS = ("MemoryError", "bad_alloc", "Cannot allocate memory", "out of memory",
                  "Out of memory", "failed to allocate", "Failed to allocate")
 
@@ -38,7 +49,7 @@ def run_child(request: dict, timeout: float, memory_mb: int) -> dict:
     env = dict(os.environ, OMP_THREAD_LIMIT="1", PYTHONIOENCODING="utf-8")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT),
                                                       env.get("PYTHONPATH")]))
-    process = subprocess.Popen([sys.executable, "-m", "kb.ingest.extract.worker"],
+    process = subprocess.Popen([sys.executable, "-c", _BOOTSTRAP, str(PROJECT_ROOT / "kb")],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, start_new_session=True, env=env,
                                cwd=str(PROJECT_ROOT))

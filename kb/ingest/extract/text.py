@@ -80,16 +80,18 @@ def decode(data: bytes, declared: str | None = None) -> str:
     return data.decode(detect_encoding(data, declared), errors="replace")
 
 
-def read_bytes(path: Path) -> bytes:
+def read_bytes(path: Path, job: Job | None = None) -> bytes:
+    """The file's bytes, at most MAX_TEXT_FILE (or the job's smaller max_bytes)."""
+    limit = min(MAX_TEXT_FILE, job.max_bytes) if job and job.max_bytes else MAX_TEXT_FILE
     with open(path, "rb") as handle:
-        return handle.read(MAX_TEXT_FILE)
+        return handle.read(limit)
 
 
 class PlainTextProcessor(TypedProcessor):
     content_types = frozenset({"text/plain"})
 
     def process(self, path: Path, job: Job) -> Result:
-        return Result(text=decode(read_bytes(path)))
+        return Result(text=decode(read_bytes(path, job)))
 
 
 class MarkdownProcessor(TypedProcessor):
@@ -98,7 +100,7 @@ class MarkdownProcessor(TypedProcessor):
     def process(self, path: Path, job: Job) -> Result:
         import markdown
 
-        source = decode(read_bytes(path))
+        source = decode(read_bytes(path, job))
         html = markdown.markdown(source, output_format="html")
         text, properties = html_text(html)
         if not properties.get("title"):
@@ -112,7 +114,7 @@ class HtmlProcessor(TypedProcessor):
     content_types = frozenset({"text/html"})
 
     def process(self, path: Path, job: Job) -> Result:
-        data = read_bytes(path)
+        data = read_bytes(path, job)
         declared = _META_CHARSET.search(data[:4096])
         text, properties = html_text(decode(data, declared.group(1).decode("ascii")
                                             if declared else None))
@@ -183,14 +185,19 @@ class _HtmlText(HTMLParser):
             self.properties.setdefault("meta_title", content)
 
 
+# Spaces and tabs around line breaks. The look-behind makes a match start only where a run of
+# spaces starts: without it a long run of spaces with no line break after it was tried from each
+# of its positions (quadratic: 64 KB of spaces took half a minute).
+_LINE_BREAKS = re.compile(r"(?<![ \t])[ \t]*\n[ \t\n]*")
+
+
 def html_text(html: str) -> tuple[str, dict]:
     """(visible text, properties) of an HTML document or fragment."""
     parser = _HtmlText()
     parser.feed(html)
     parser.close()
     text = "".join(parser.parts)
-    text = re.sub(r"[ \t]*\n[ \t\n]*", lambda m: "\n\n" if m.group().count("\n") > 1 else "\n",
-                  text)
+    text = _LINE_BREAKS.sub(lambda m: "\n\n" if m.group().count("\n") > 1 else "\n", text)
     properties = dict(parser.properties)
     title = " ".join("".join(parser.title).split()) or properties.pop("meta_title", None)
     properties.pop("meta_title", None)
@@ -205,7 +212,7 @@ class RtfProcessor(TypedProcessor):
     def process(self, path: Path, job: Job) -> Result:
         from striprtf.striprtf import rtf_to_text
 
-        source = read_bytes(path).decode("latin-1")  # RTF is 7-bit; \'hh and \u carry the rest
+        source = read_bytes(path, job).decode("latin-1")  # RTF is 7-bit; \'hh and \u carry the rest
         text = rtf_to_text(source, errors="replace")
         return Result(text=text, properties=_rtf_info(source))
 

@@ -29,7 +29,7 @@ def extract(request: dict) -> dict:
     content_type = request["content_type"]
     job = Job(content_type=content_type, ocr=bool(request.get("ocr", True)),
               timeout=float(request["timeout"]), memory_mb=int(request["memory_mb"]),
-              ocr_languages=request.get("ocr_languages"))
+              ocr_languages=request.get("ocr_languages"), max_bytes=request.get("max_bytes"))
     name = FORMATS.get(content_type, "file")
     try:
         result = processor_for(content_type).process(Path(request["path"]), job)
