@@ -132,7 +132,9 @@ def flush(deleted_ids=(), wait: float | None = None) -> FlushResult:
                 session.execute(update(Resource)
                                 .where(Resource.id == resource.id,
                                        Resource.updated_at == resource.updated_at)
-                                .values(needs_indexing=False, updated_at=Resource.updated_at))
+                                .values(needs_indexing=False, updated_at=Resource.updated_at)
+                                # The loaded rows are not used again: skip matching them.
+                                .execution_options(synchronize_session=False))
             session.commit()
             result.written += len(rows)
             if len(rows) < BATCH:
