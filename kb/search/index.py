@@ -123,7 +123,8 @@ def writer(path: str, wait: float = 30.0, **options) -> Iterator:
     deadline, delay = time.monotonic() + wait, 0.02
     while True:
         try:
-            w = ix.writer(**options)
+            # Separate segment files: a compound file is copied into memory by every searcher.
+            w = ix.writer(compound=False, **options)
             break
         except LockError:
             if time.monotonic() >= deadline:
@@ -172,7 +173,7 @@ def rebuild(path: str, documents: Iterable[IndexDocument], procs: int = 1,
         shutil.rmtree(building)
     create_index(str(building))
     ix = whoosh_index.open_dir(str(building), indexname=INDEX_NAME)
-    options = {"limitmb": limitmb}
+    options = {"limitmb": limitmb, "compound": False}  # see writer()
     if procs > 1:
         options["procs"] = procs
     count = 0

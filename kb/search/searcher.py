@@ -158,7 +158,12 @@ def search(path: str, parsed: ParsedQuery, reader: Reader, filters: Filters, *,
             sortedby, reverse = SORTS[sort]
         elif parsed.query is None:
             sortedby, reverse = SORTS["newest"]
-        collector = searcher.collector(limit=limit, sortedby=sortedby, reverse=reverse)
+        if sortedby is None:
+            # replace=0: no matcher replacement (Whoosh's top-k pruning), which returned a
+            # wrong top 20 for 6 of 18 long queries checked against a full ranking.
+            collector = collectors.TopCollector(limit=limit, replace=0)
+        else:
+            collector = searcher.collector(limit=limit, sortedby=sortedby, reverse=reverse)
         timed = collectors.TimeLimitCollector(collector, time_limit, use_alarm=False)
         timed_out = False
         try:
