@@ -13,6 +13,7 @@ spaces is found however it is segmented), and expanded with the glossary's equiv
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -141,7 +142,9 @@ def text_query(text: str, fields: tuple[str, ...] | None = None) -> wq.Query | N
     return parts[0] if len(parts) == 1 else wq.And(parts)
 
 
+@functools.lru_cache(maxsize=4096)
 def _normal(text: str) -> str:
+    """Text as glossary matching compares it (the same glossary terms come with every query)."""
     return " ".join(normalise_khmer(text).casefold().split())
 
 
@@ -153,11 +156,11 @@ def _glossary_alternatives(clause_texts: list[str], glossary: list[list[str]]
     found = []
     words = [_normal(t) for t in clause_texts]
     for group in glossary:
-        for expression in group:
-            expr = _normal(expression)
+        normals = [_normal(e) for e in group]
+        for expr in normals:
             if not expr:
                 continue
-            others = [e for e in group if _normal(e) != expr]
+            others = [e for e, n in zip(group, normals) if n != expr]
             if contains_khmer(expr) and " " not in expr:
                 for i, word in enumerate(words):
                     if expr in word.replace(" ", ""):
