@@ -1,6 +1,5 @@
 """Signing in and out, joining, one's account: through the real pages."""
 import pytest
-from flask import session
 
 from kb import create_app
 from kb.extensions import db

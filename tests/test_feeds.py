@@ -124,7 +124,7 @@ def test_pages_link_their_feeds(client, collection):
     for browse_page, query in (("/objectives/2", "?objective=2"),
                                ("/kinds/best_practice", "?kind=best_practice")):
         body = client.get(browse_page).get_data(as_text=True)
-        assert f'type="application/atom+xml" title="' in body
+        assert 'type="application/atom+xml" title="' in body
         assert f'href="/feeds/resources.atom{query}"' in body, browse_page
 
 

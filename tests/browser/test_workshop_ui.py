@@ -54,7 +54,7 @@ def build_workshop(page) -> str:
 def test_trainer_reorders_the_agenda_by_keyboard_and_it_persists(page, live_user, materials):
     trainer = live_user("contributor")
     sign_in_through_form(page, trainer.email)
-    workshop_url = build_workshop(page)
+    build_workshop(page)
     start = ["Budget hearing checklist", "Citizen budget posters", "Commune budget cycle"]
     assert agenda_titles(page) == start
 

@@ -25,6 +25,13 @@ def identify_caller():
         raise NotAuthenticated(_l("The API token is not valid."))
 
 
+def require_caller():
+    """The token's user, for endpoints that an anonymous visitor may not use."""
+    if g.api_user is None:
+        raise NotAuthenticated(_l("This endpoint needs an API token."))
+    return g.api_user
+
+
 @bp.after_request
 def no_store(response):
     response.headers.setdefault("Cache-Control", "no-store")

@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 from flask import g, jsonify, request
-from flask_babel import lazy_gettext as _l
 
 from kb.models import User
 from kb.services import accounts, vocabularies
-from kb.services.errors import NotAuthenticated
-from kb.views.api import bp
+from kb.views.api import bp, require_caller
 from kb.views.api.openapi import openapi_document
 
 
@@ -18,10 +16,7 @@ def openapi():
 
 @bp.get("/me")
 def me():
-    user = g.api_user
-    if user is None:
-        raise NotAuthenticated(_l("This endpoint needs an API token."))
-    return jsonify(user_json(user))
+    return jsonify(user_json(require_caller()))
 
 
 def user_json(user: User) -> dict:

@@ -7,8 +7,8 @@ from flask_babel import lazy_gettext as _l
 from kb.models import Resource
 from kb.services import resources as resource_service
 from kb.services import access, ingestion, workflow
-from kb.services.errors import NotAuthenticated, PermissionDenied, ValidationError
-from kb.views.api import bp
+from kb.services.errors import PermissionDenied, ValidationError
+from kb.views.api import bp, require_caller
 from kb.views.files import send_stored_file
 from kb.views.forms import metadata_from_form, metadata_from_json, truthy, uploads_from
 
@@ -52,15 +52,9 @@ def resource_json(resource: Resource) -> dict:
     }
 
 
-def _caller():
-    if g.api_user is None:
-        raise NotAuthenticated(_l("This endpoint needs an API token."))
-    return g.api_user
-
-
 @bp.post("/resources")
 def create_resource():
-    user = _caller()
+    user = require_caller()
     if not request.mimetype.startswith("multipart/form-data"):
         raise ValidationError(_l("Send the resource as multipart/form-data."))
     resource = ingestion.contribute(user, metadata_from_form(request.form),
@@ -79,7 +73,7 @@ def get_resource(resource_id: int):
 
 @bp.patch("/resources/<int:resource_id>")
 def update_resource(resource_id: int):
-    user = _caller()
+    user = require_caller()
     resource = resource_service.get_resource(user, resource_id)
     if request.is_json:
         body = request.get_json(silent=True)
@@ -95,14 +89,14 @@ def update_resource(resource_id: int):
 
 @bp.delete("/resources/<int:resource_id>")
 def delete_resource(resource_id: int):
-    user = _caller()
+    user = require_caller()
     resource_service.delete_resource(user, resource_service.get_resource(user, resource_id))
     return "", 204
 
 
 @bp.post("/resources/<int:resource_id>/submit")
 def submit_resource(resource_id: int):
-    user = _caller()
+    user = require_caller()
     resource = workflow.submit(user, resource_service.get_resource(user, resource_id))
     return jsonify(resource_json(resource))
 
@@ -110,7 +104,7 @@ def submit_resource(resource_id: int):
 @bp.post("/resources/<int:resource_id>/review")
 def review_resource(resource_id: int):
     """Editors: `{"decision": "approve"|"reject", "comment": "..."}` on a submitted resource."""
-    user = _caller()
+    user = require_caller()
     resource = resource_service.get_resource(user, resource_id)  # 404 when not visible
     if not access.can_review(user):
         raise PermissionDenied(_l("Only editors can review resources."))

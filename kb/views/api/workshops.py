@@ -7,15 +7,9 @@ from flask_babel import lazy_gettext as _l
 from kb.models import User, Workshop, WorkshopItem
 from kb.services import access
 from kb.services import workshops as workshop_service
-from kb.services.errors import NotAuthenticated, ValidationError
-from kb.views.api import bp
+from kb.services.errors import ValidationError
+from kb.views.api import bp, require_caller
 from kb.views.workshops import send_pack
-
-
-def _caller() -> User:
-    if g.api_user is None:
-        raise NotAuthenticated(_l("This endpoint needs an API token."))
-    return g.api_user
 
 
 def _json_body() -> dict:
@@ -58,7 +52,7 @@ def workshop_json(user: User | None, workshop: Workshop) -> dict:
 
 @bp.post("/workshops")
 def create_workshop():
-    workshop = workshop_service.create_workshop(_caller(), _json_body())
+    workshop = workshop_service.create_workshop(require_caller(), _json_body())
     return jsonify({"id": workshop.id,
                     "url": url_for("workshops.detail", workshop_id=workshop.id,
                                    _external=True)}), 201
@@ -72,7 +66,7 @@ def get_workshop(workshop_id: int):
 
 @bp.patch("/workshops/<int:workshop_id>")
 def update_workshop(workshop_id: int):
-    user = _caller()
+    user = require_caller()
     workshop = workshop_service.get_workshop(user, workshop_id)
     data = {k: v for k, v in _json_body().items() if k in workshop_service.WORKSHOP_FIELDS}
     if not data:
@@ -82,14 +76,14 @@ def update_workshop(workshop_id: int):
 
 @bp.delete("/workshops/<int:workshop_id>")
 def delete_workshop(workshop_id: int):
-    user = _caller()
+    user = require_caller()
     workshop_service.delete_workshop(user, workshop_service.get_workshop(user, workshop_id))
     return "", 204
 
 
 @bp.post("/workshops/<int:workshop_id>/items")
 def add_workshop_item(workshop_id: int):
-    user = _caller()
+    user = require_caller()
     workshop = workshop_service.get_workshop(user, workshop_id)
     body = _json_body()
     if body.get("resource_id") in (None, ""):
