@@ -96,6 +96,7 @@ CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 def csrf_token(client, path: str = "/signin") -> str:
     """The CSRF token a real form on `path` carries."""
     page = client.get(path)
+    assert page.status_code == 200, f"{path} answered {page.status_code}"
     match = CSRF_RE.search(page.get_data(as_text=True))
     assert match, f"no CSRF token on {path}"
     return match.group(1)

@@ -485,3 +485,13 @@ def test_a_batch_that_cannot_be_committed_is_stored_one_by_one(app, make_user, t
     files = db.session.scalars(db.select(ResourceFile)).all()
     assert len(files) == 7 and all(f.extraction_state.value == "ok" and f.text for f in files)
     assert sorted(rid for _, rid in summary.imported) == sorted(f.resource_id for f in files)
+
+
+@pytest.mark.parametrize("role", ["contributor", "editor", "admin"])
+def test_contribute_page_opens_for_every_role_that_may_contribute(client, make_user, role):
+    """The empty form renders (it once answered 500: the template read a list from a dict)."""
+    sign_in(client, make_user(role).email)
+    page = client.get("/contribute")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'name="objectives"' in html and 'name="file"' in html

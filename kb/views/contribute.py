@@ -5,6 +5,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from kb.extensions import db
 from kb.models import Commune, Tag
@@ -36,7 +37,7 @@ def new_resource():
         raise PermissionDenied(_("Only contributors can add resources. Ask an administrator "
                                  "for the contributor role."))
     if request.method == "GET":
-        return render_template("contribute.html", **_form_context({}, {}))
+        return render_template("contribute.html", **_form_context(MultiDict(), {}))
     uploads = uploads_from(request.files)
     if not uploads:
         errors, status = {"file": _("Choose at least one file.")}, 400
