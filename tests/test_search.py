@@ -11,7 +11,7 @@ from sqlalchemy import update
 from kb import search
 from kb.extensions import db
 from kb.models import Resource
-from kb.services import accounts, indexing, resources
+from kb.services import accounts, indexing, resources, workflow
 from kb.services import search as search_service
 from tests.conftest import SHARED_DATA, run_kb
 from tests.factories import make_resource
@@ -202,6 +202,28 @@ def test_did_you_mean(client, people):
     published(people, title="Irrigation schemes in Takeo")
     body = api_search(client, q="irigation")
     assert body["total"] == 0 and body["suggestion"] == "irrigation"
+
+
+def test_did_you_mean_never_offers_a_word_the_reader_may_not_see(client, people):
+    """A near-miss must not reveal words that exist only in a draft, a rejected resource or a
+    members-only one; each reader is offered only what a search with their access finds."""
+    make_resource(people["bob"], title="Xylophonist salaries draft")  # bob's draft
+    published(people, title="Quarterly zeppelinology notes", visibility="members")
+    rejected = make_resource(people["bob"], title="Marmalization programme")
+    workflow.submit(people["bob"], rejected)
+    workflow.review(people["editor"], rejected, "reject", "not yet")
+    published(people, title="Irrigation schemes in Takeo")
+    member, bob = bearer(people["member"]), bearer(people["bob"])
+    for typo in ("xylophonits", "zeppelinolgy", "marmalizaton"):
+        assert api_search(client, q=typo)["suggestion"] is None, typo
+    # The owner of the draft, a signed-in member and an editor each get what they may read.
+    assert api_search(client, headers=bob, q="xylophonits")["suggestion"] == "xylophonist"
+    assert api_search(client, headers=member, q="xylophonits")["suggestion"] is None
+    assert api_search(client, headers=member, q="zeppelinolgy")["suggestion"] == "zeppelinology"
+    editor = bearer(people["editor"])
+    assert api_search(client, headers=editor, q="marmalizaton")["suggestion"] == "marmalization"
+    # A word the reader may see is still offered, also next to a hidden one.
+    assert api_search(client, q="irigation xylophonits")["suggestion"] == "irrigation xylophonits"
 
 
 def test_long_questions_rank_documents_with_more_of_their_words(client, people):

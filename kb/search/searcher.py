@@ -24,6 +24,8 @@ SORTS = {"newest": ("date", True), "oldest": ("date", False), "title": ("title_s
          "published": ("published", True)}
 # Many-valued facets (tags, organisations) are counted per document; few-valued by intersection.
 _INTERSECT_UP_TO = 64
+# Spelling candidates looked at per unknown word, closest first, before giving up on it.
+SUGGESTION_CANDIDATES = 10
 
 
 @dataclass(frozen=True)
@@ -180,21 +182,35 @@ def search(path: str, parsed: ParsedQuery, reader: Reader, filters: Filters, *,
         return SearchOutcome(len(matching), hits, facets, terms, timed_out)
 
 
-def suggest_spelling(path: str, words: list[str]) -> str | None:
-    """"Did you mean": each word the index does not know replaced by the closest one it knows
-    (by edit distance, then frequency); None when nothing was replaced."""
+def suggest_spelling(path: str, words: list[str], reader: Reader) -> str | None:
+    """"Did you mean": each word that no document the reader may see contains, replaced by the
+    closest word (by edit distance, then frequency) that some document the reader may see
+    contains; None when nothing was replaced. Words found only in drafts, rejected or
+    members-only resources are never offered to someone who may not read those."""
     if not words:
         return None
     ix = open_index(path)
     with ix.searcher() as searcher:
+        allowed = access_filter(reader)
+
+        def visible(term: str) -> bool:
+            if searcher.doc_frequency(SPELLING_FIELD, term) == 0:
+                return False
+            if allowed is None:
+                return True
+            query = wq.And([wq.Term(SPELLING_FIELD, term), allowed])
+            return next(iter(searcher.docs_for_query(query)), None) is not None
+
         corrector = searcher.corrector(SPELLING_FIELD)
         changed, out = False, []
         for word in words:
             low = word.lower()
-            if searcher.doc_frequency(SPELLING_FIELD, low) == 0:
-                options = corrector.suggest(low, limit=1, maxdist=2, prefix=1)
-                if options:
-                    out.append(options[0])
+            if not visible(low):
+                options = corrector.suggest(low, limit=SUGGESTION_CANDIDATES, maxdist=2,
+                                            prefix=1)
+                found = next((option for option in options if visible(option)), None)
+                if found is not None:
+                    out.append(found)
                     changed = True
                     continue
             out.append(word)

@@ -194,11 +194,28 @@ def run(user, params: SearchParams) -> SearchPage:
                                                                 outcome.terms)))
     suggestion = None
     if outcome.total < 3 and parsed.english_words:
-        suggestion = search.suggest_spelling(_index_path(), parsed.english_words)
-        if suggestion:
-            suggestion = _replace_words(params.q, parsed.english_words, suggestion.split())
+        suggestion = _visible_suggestion(params, parsed, reader, filters)
     return SearchPage(params, outcome.total, items, _labelled(outcome.facets), suggestion,
                       matched_all, outcome.timed_out)
+
+
+def _visible_suggestion(params: SearchParams, parsed, reader: search.Reader,
+                        filters: search.Filters) -> str | None:
+    """A corrected query, offered only if searching for it with the reader's own access (and
+    filters) finds something: a suggestion must never reveal a word of a hidden resource."""
+    corrected = search.suggest_spelling(_index_path(), parsed.english_words, reader)
+    if not corrected:
+        return None
+    suggestion = _replace_words(params.q, parsed.english_words, corrected.split())
+    try:
+        again = search.parse(suggestion, glossary_groups())
+    except search.QueryError:
+        return None
+    if again.match_all and len(again.clauses) > 1:
+        again = again.with_any_words()
+    found = search.search(_index_path(), again, reader, filters, per_page=1, with_facets=False,
+                          time_limit=current_app.config.get("SEARCH_TIME_LIMIT", 5.0))
+    return suggestion if found.total else None
 
 
 def _replace_words(q: str, old: list[str], new: list[str]) -> str:
