@@ -4,6 +4,7 @@ import pytest
 from kb import create_app
 from kb.extensions import db
 from kb.models import AccountStatus, AuditEvent, User
+from kb.services import accounts
 from tests.conftest import CSRF_RE, PASSWORD, csrf_token, sign_in
 
 
@@ -186,3 +187,54 @@ def test_account_tokens_are_shown_once_and_revocable(client, make_user):
     client.post("/account", data={"action": "revoke", "token_id": token_id,
                                   "csrf_token": csrf_token(client, "/account")})
     assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def _copy_cookies(source, target, names=("kb_session", "remember_token")):
+    """What someone who copied the browser's cookies would hold."""
+    for name in names:
+        cookie = source.get_cookie(name)
+        if cookie is not None:
+            target.set_cookie(name, cookie.value, domain=cookie.domain)
+
+
+def _remember_only(app, source):
+    """A browser restarted after "keep me signed in": the remember-me cookie alone."""
+    restarted = app.test_client()
+    _copy_cookies(source, restarted, names=("remember_token",))
+    return restarted
+
+
+def test_sign_out_ends_copied_session_and_remember_me_cookies(app, client, make_user):
+    user = make_user("member")
+    token = csrf_token(client)
+    client.post("/signin", data={"email": user.email, "password": PASSWORD, "remember": "on",
+                                 "csrf_token": token})
+    assert client.get_cookie("remember_token") is not None
+    thief = app.test_client()
+    _copy_cookies(client, thief)
+    restarted = _remember_only(app, client)
+    assert thief.get("/account").status_code == 200
+    assert restarted.get("/account").status_code == 200
+    client.post("/signout", data={"csrf_token": csrf_token(client, "/account")})
+    assert client.get("/account").status_code == 302
+    assert thief.get("/account").status_code == 302
+    assert _remember_only(app, thief).get("/account").status_code == 302
+    # Signing in again works, with a new session.
+    assert sign_in(client, user.email).status_code == 302
+    assert client.get("/account").status_code == 200
+
+
+def test_deactivation_and_password_change_end_remember_me_cookies(app, client, make_user):
+    admin, user = make_user("admin"), make_user("member")
+    for action in ("password", "deactivate"):
+        browser = app.test_client()
+        browser.post("/signin", data={"email": user.email, "password": PASSWORD,
+                                      "remember": "on", "csrf_token": csrf_token(browser)})
+        remembered = _remember_only(app, browser)
+        assert remembered.get("/account").status_code == 200
+        if action == "password":
+            accounts.set_password(user, PASSWORD, actor=admin)  # same password, new version
+        else:
+            accounts.deactivate_user(admin, user)
+        assert _remember_only(app, browser).get("/account").status_code == 302, action
+        assert browser.get("/account").status_code == 302, action

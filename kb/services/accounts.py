@@ -227,6 +227,14 @@ def set_password(user: User, password: str, actor: User | None = None) -> User:
     return user
 
 
+def end_sessions(user: User) -> None:
+    """Sign the user out everywhere: sessions and remember-me cookies carry the session
+    version (see load_session_user), so raising it ends them all on the server side."""
+    user.session_version += 1
+    audit.record(user, "user.signout", user)
+    db.session.commit()
+
+
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 

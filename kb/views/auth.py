@@ -44,6 +44,10 @@ def signin():
 
 @bp.post("/signout")
 def signout():
+    if current_user.is_authenticated:
+        # Server-side: every session and remember-me cookie of this user stops working, so a
+        # copied cookie is worth nothing after signing out.
+        accounts.end_sessions(viewer())
     logout_user()
     session.clear()
     flash(_("You have signed out."), "info")
