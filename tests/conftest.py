@@ -24,10 +24,11 @@ PASSWORD = "correct horse battery"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-def run_kb(instance: Path, *args: str, input: str | None = None):
-    """Run the real `kb` command on an instance folder."""
+def run_kb(instance: Path, *args: str, input: str | None = None, env: dict | None = None):
+    """Run the real `kb` command on an instance folder (`env`: more KB_* settings)."""
     return CliRunner().invoke(kb_main, list(args), input=input,
-                              env={"KB_INSTANCE_PATH": str(instance)}, catch_exceptions=False)
+                              env={"KB_INSTANCE_PATH": str(instance), **(env or {})},
+                              catch_exceptions=False)
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kb.models.base import Base, utcnow
@@ -47,9 +47,16 @@ resource_tags = Table(
 
 
 class Tag(Base):
+    """A free keyword. Tags are matched without regard to case ("Water" is "WATER"): `name_key`
+    is the name in that form (kb.services.rows.folded), unique, so the database refuses a second
+    spelling even when two people create the tag at the same moment."""
+
     __tablename__ = "tags"
+    __table_args__ = (Index("uq_tags_name_key", "name_key", unique=True),)
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
+    # Case folding may lengthen a name (ß -> ss), hence more room than the name has.
+    name_key: Mapped[str] = mapped_column(String(300))
 
 
 class ResourceLanguage(Base):
@@ -129,9 +136,17 @@ class Resource(Base):
 
 
 class ResourceFile(Base):
-    """A stored file. Bytes live in the content-addressed store under their sha256."""
+    """A stored file. Bytes live in the content-addressed store under their sha256, and the
+    database keeps each sha256 once (the unique index below): of two uploads of the same bytes
+    at once, one is refused as a later one would be."""
 
     __tablename__ = "resource_files"
+    __table_args__ = (
+        # Rows stored twice before the index existed are kept, marked, and left out of it.
+        Index("uq_resource_files_sha256", "sha256", unique=True,
+              sqlite_where=text("NOT legacy_duplicate"),
+              postgresql_where=text("NOT legacy_duplicate")),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     resource_id: Mapped[int] = mapped_column(
         ForeignKey("resources.id", ondelete="CASCADE"), index=True)
@@ -149,6 +164,9 @@ class ResourceFile(Base):
     properties: Mapped[dict] = mapped_column(JSON, default=dict)  # title, author, date from the file
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # True for a copy of bytes another row holds, stored before the checksum was unique;
+    # `kb check` lists them. New rows are never duplicates.
+    legacy_duplicate: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     resource: Mapped[Resource] = relationship(back_populates="files")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kb.models.base import Base, utcnow
@@ -44,7 +44,12 @@ class Workshop(Base):
 
 
 class WorkshopItem(Base):
+    """One resource in a workshop's agenda: each resource at most once per workshop (the unique
+    index), at a position from 1 that the services renumber with the workshop's row locked."""
+
     __tablename__ = "workshop_items"
+    __table_args__ = (Index("uq_workshop_items_workshop_id_resource_id", "workshop_id",
+                            "resource_id", unique=True),)
     id: Mapped[int] = mapped_column(primary_key=True)
     workshop_id: Mapped[int] = mapped_column(
         ForeignKey("workshops.id", ondelete="CASCADE"), index=True)

@@ -9,10 +9,11 @@ from argon2 import PasswordHasher
 from flask_babel import lazy_gettext as _l
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from kb.extensions import db
 from kb.models import AccountStatus, ApiToken, Organisation, Role, User, utcnow
-from kb.services import audit
+from kb.services import audit, rows
 from kb.services.errors import (Conflict, NotAuthenticated, NotFound, PermissionDenied,
                                 ValidationError)
 
@@ -84,9 +85,16 @@ def create_user(email: str, name: str, role: Role | str = Role.MEMBER, password:
                 organisation=find_organisation(org))
     if password is not None:
         user.password_hash = _hasher.hash(validate_password(password))
-    db.session.add(user)
-    audit.record(actor, "user.create", user, role=role.value, status=status.value)
-    db.session.commit()
+    try:
+        db.session.add(user)
+        audit.record(actor, "user.create", user, role=role.value, status=status.value)
+        db.session.commit()
+    except IntegrityError as error:  # the same address was registered a moment ago
+        db.session.rollback()
+        if not rows.is_unique_violation(error):
+            raise
+        raise Conflict(_l("A user with this e-mail address already exists."),
+                       field="email") from None
     return user
 
 
@@ -118,8 +126,11 @@ def request_to_join(email: str, name: str, password: str, org: str | None = None
     validate_password(password)
     if get_user_by_email(email) is not None:
         return None
-    user = create_user(email, name, Role.MEMBER, password=password, org=org,
-                       status=AccountStatus.PENDING)
+    try:
+        user = create_user(email, name, Role.MEMBER, password=password, org=org,
+                           status=AccountStatus.PENDING)
+    except Conflict:  # someone asked with this address at the same moment
+        return None
     user.join_message = (message or "").strip()[:2000]
     db.session.commit()
     return user

