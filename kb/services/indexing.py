@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 
 from flask import current_app
-from sqlalchemy import event, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import event, exists, select, update
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from kb.extensions import db
 from kb.ingest.sanitize import plain_text
@@ -230,6 +230,9 @@ class CheckReport:
     orphaned: list[int] = field(default_factory=list)  # in the index, not in the database
     pending: int = 0                                    # flagged, not yet written
     files_missing: list[int] = field(default_factory=list)  # stored file gone (file ids)
+    # Copies of bytes another file holds, stored before checksums were unique: kept, and only
+    # reported (they are someone's data; an editor may delete the redundant resource).
+    duplicate_files: list[int] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -247,6 +250,11 @@ class CheckReport:
                 out.append(f"{label}: {len(ids)} ({shown})")
         if self.pending:
             out.append(f"Waiting to be indexed: {self.pending}")
+        if self.duplicate_files:
+            shown = ", ".join(str(i) for i in self.duplicate_files[:20])
+            out.append(f"Note: files stored twice before checksums were unique, kept (file ids): "
+                       f"{len(self.duplicate_files)} ({shown}"
+                       f"{' …' if len(self.duplicate_files) > 20 else ''})")
         return out
 
 
@@ -264,6 +272,7 @@ def check() -> CheckReport:
     for file_id, sha256 in db.session.execute(select(ResourceFile.id, ResourceFile.sha256)):
         if not storage.exists(root, sha256):
             report.files_missing.append(file_id)
+    report.duplicate_files = _duplicate_files()
     if not ok:
         report.index = message
         return report
@@ -273,6 +282,15 @@ def check() -> CheckReport:
     report.stale = sorted(rid for rid, version in indexed.items()
                           if rid in db_versions and db_versions[rid] != version)
     return report
+
+
+def _duplicate_files() -> list[int]:
+    """Marked copies whose bytes another file still holds."""
+    original = aliased(ResourceFile)
+    return list(db.session.scalars(
+        select(ResourceFile.id).where(ResourceFile.legacy_duplicate.is_(True), exists().where(
+            original.sha256 == ResourceFile.sha256, original.id != ResourceFile.id))
+        .order_by(ResourceFile.id)))
 
 
 def repair(report: CheckReport) -> CheckReport:

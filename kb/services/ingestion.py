@@ -13,8 +13,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from kb.extensions import db
 from kb.ingest import storage
 from kb.models import ExtractionState, Resource, ResourceFile, User
-from kb.services import access, audit, processing, resources, workflow
-from kb.services.errors import Conflict, DomainError, PermissionDenied, ValidationError
+from kb.services import access, audit, processing, resources, rows, workflow
+from kb.services.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 
 MAX_FILES_PER_RESOURCE = 20
 
@@ -125,6 +125,19 @@ def refuse_duplicates(actor: User, checked: list[Checked]) -> None:
         raise
 
 
+def refused_by_database(actor: User, checked: list[Checked], error: BaseException) -> Conflict | None:
+    """Call after rolling back: when `error` is the unique checksum refusing our rows (another
+    upload stored the same bytes a moment ago, after our own check), the Conflict that a later
+    upload of those bytes gets; else None."""
+    if not rows.is_unique_violation(error):
+        return None
+    for item in checked:
+        conflict = stored_already(actor, item.name, item.received.sha256)
+        if conflict is not None:
+            return conflict
+    return None
+
+
 def receive_uploads(actor: User, uploads: list[Upload]) -> list[Checked]:
     """Receive and check every upload; on any refusal nothing is kept. Raises DomainError."""
     if len(uploads) > MAX_FILES_PER_RESOURCE:
@@ -144,19 +157,23 @@ def receive_uploads(actor: User, uploads: list[Upload]) -> list[Checked]:
 
 def _attach(actor: User, resource: Resource, checked: list[Checked]) -> list[ResourceFile]:
     """Move the bytes to their final place first, then record them: a crash in between leaves
-    an unreferenced blob (harmless, reported by `kb check`), never a record without bytes."""
-    position = len(resource.current_files)
+    an unreferenced blob (harmless, reported by `kb check`), never a record without bytes.
+    Bytes another row uses are never removed: a refused upload leaves the blob to its owner."""
+    first = len(resource.current_files)
+    placed = list(enumerate(checked, start=first))
     files = []
-    for offset, item in enumerate(checked):
+    # Rows go in by checksum: two uploads sharing files wait for each other's rows in one order,
+    # never in a circle. Each keeps the position of its upload.
+    for position, item in sorted(placed, key=lambda placed_item: placed_item[1].received.sha256):
         storage.keep(_store_root(), item.received)
-        stored = ResourceFile(resource=resource, position=position + offset,
+        stored = ResourceFile(resource=resource, position=position,
                               original_name=item.name, size=item.received.size,
                               sha256=item.received.sha256, content_type=item.content_type,
                               extraction_state=ExtractionState.PENDING, uploaded_by_id=actor.id)
         db.session.add(stored)
         files.append(stored)
     resource.needs_indexing = True
-    return files
+    return sorted(files, key=lambda stored: stored.position)
 
 
 def title_from_name(name: str) -> str:
@@ -219,10 +236,13 @@ def contribute(actor: User, data: dict, uploads: list[Upload], submit: bool = Fa
     try:
         resource = create_with_files(actor, data, checked, submit=submit, publish=publish)
         db.session.commit()
-    except BaseException:
+    except BaseException as error:
         db.session.rollback()
         for item in checked:
             item.received.discard()
+        conflict = refused_by_database(actor, checked, error)
+        if conflict is not None:
+            raise conflict from None
         raise
     if process:
         processing.schedule([f.id for f in resource.current_files])
@@ -235,13 +255,19 @@ def add_files(actor: User, resource: Resource, uploads: list[Upload]) -> list[Re
         raise PermissionDenied(_l("You may not edit this resource."))
     checked = receive_uploads(actor, uploads)
     try:
+        # The new files' positions follow the files there are now, whoever else adds some.
+        if not rows.lock(Resource, resource.id):
+            raise NotFound(_l("No such resource."))
         files = _attach(actor, resource, checked)
         audit.record(actor, "resource.files", resource, added=[c.name for c in checked])
         db.session.commit()
-    except BaseException:
+    except BaseException as error:
         db.session.rollback()
         for item in checked:
             item.received.discard()
+        conflict = refused_by_database(actor, checked, error)
+        if conflict is not None:
+            raise conflict from None
         raise
     processing.schedule([f.id for f in files])
     return files

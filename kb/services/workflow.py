@@ -25,8 +25,8 @@ from kb.extensions import db
 from kb.models import (
     ExtractionState, Resource, ResourceEvent, ResourceFile, Role, Status, User, utcnow,
 )
-from kb.services import access, audit, notifications
-from kb.services.errors import PermissionDenied, ValidationError
+from kb.services import access, audit, notifications, rows
+from kb.services.errors import NotFound, PermissionDenied, ValidationError
 
 DECISIONS = ("approve", "reject")
 MAX_COMMENT = 5000
@@ -204,6 +204,13 @@ def new_version(actor: User, stored: ResourceFile, upload, note: str = "") -> Re
                               field="file")
     (item,) = ingestion.receive_uploads(actor, [upload])
     try:
+        # With the resource locked, the file is checked again as it is now: of two new versions
+        # sent at once, the second finds the first in place and is refused.
+        if not rows.lock(Resource, resource.id):
+            raise NotFound(_l("No such resource."))
+        if stored.replaced_by_id is not None:
+            raise ValidationError(_l("Only the newest version of a file can be replaced."),
+                                  field="file")
         storage.keep(current_app.config["FILE_STORE_PATH"], item.received)
         newer = ResourceFile(resource=resource, position=stored.position,
                              version=stored.version + 1, original_name=item.name,
@@ -228,9 +235,12 @@ def new_version(actor: User, stored: ResourceFile, upload, note: str = "") -> Re
             notifications.notify_editors("new_version", resource, actor, note,
                                          file=newer.original_name)
         db.session.commit()
-    except BaseException:
+    except BaseException as error:
         db.session.rollback()
         item.received.discard()
+        conflict = ingestion.refused_by_database(actor, [item], error)
+        if conflict is not None:
+            raise conflict from None
         raise
     processing.schedule([newer.id])
     return newer
