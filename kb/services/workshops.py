@@ -11,12 +11,13 @@ import secrets
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from kb.extensions import db
 from kb.ingest.sanitize import render_summary
 from kb.models import (LANGUAGES, Commune, Resource, User, Workshop, WorkshopItem,
                        WorkshopVisibility, utcnow)
-from kb.services import access, audit
+from kb.services import access, audit, rows
 from kb.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from kb.services.resources import parse_date
 
@@ -263,6 +264,15 @@ def _renumber(workshop: Workshop, ordered: list[WorkshopItem]) -> None:
     workshop.updated_at = utcnow()
 
 
+def _lock_agenda(workshop: Workshop) -> None:
+    """Take the workshop's row lock before reading the agenda to change it, so that changes
+    made at the same moment (two trainers adding items) come one after the other, each seeing
+    the agenda as the one before left it: positions stay 1..n. Raises NotFound if the workshop
+    was deleted meanwhile. Everything read before is read again (see rows.lock)."""
+    if not rows.lock(Workshop, workshop.id):
+        raise NotFound(_l("No such workshop."))
+
+
 def _find_item(user: User | None, workshop: Workshop, item_id) -> WorkshopItem:
     for item in visible_items(user, workshop):
         if item.id == item_id:
@@ -285,8 +295,10 @@ def add_item(actor: User, workshop: Workshop, resource_id, data: dict | None = N
         resource = None
     if resource is None or not access.can_view_resource(actor, resource):
         raise ValidationError(_l("No such resource."), field="resource_id")
+    already = Conflict(_l("This resource is already in the workshop."), field="resource_id")
+    _lock_agenda(workshop)
     if any(item.resource_id == resource.id for item in workshop.items):
-        raise Conflict(_l("This resource is already in the workshop."), field="resource_id")
+        raise already
     item = WorkshopItem(resource=resource)
     describe_item(item, {k: v for k, v in (data or {}).items() if k in ITEM_FIELDS})
     ordered = list(workshop.items)
@@ -295,13 +307,20 @@ def add_item(actor: User, workshop: Workshop, resource_id, data: dict | None = N
     ordered.insert(at, item)
     workshop.items.append(item)
     _renumber(workshop, ordered)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError as error:  # the unique index, should anything bypass the lock
+        db.session.rollback()
+        if not rows.is_unique_violation(error):
+            raise
+        raise already from None
     return item
 
 
 def update_item(actor: User, workshop: Workshop, item_id: int, data: dict) -> WorkshopItem:
     """Change an item's session heading, start time, duration or note."""
     _require_edit(actor, workshop)
+    _lock_agenda(workshop)
     item = _find_item(actor, workshop, item_id)
     describe_item(item, {k: v for k, v in data.items() if k in ITEM_FIELDS})
     workshop.updated_at = utcnow()
@@ -311,6 +330,7 @@ def update_item(actor: User, workshop: Workshop, item_id: int, data: dict) -> Wo
 
 def remove_item(actor: User, workshop: Workshop, item_id: int) -> None:
     _require_edit(actor, workshop)
+    _lock_agenda(workshop)
     item = _find_item(actor, workshop, item_id)
     workshop.items.remove(item)
     _renumber(workshop, list(workshop.items))
@@ -320,13 +340,14 @@ def remove_item(actor: User, workshop: Workshop, item_id: int) -> None:
 def move_item(actor: User, workshop: Workshop, item_id: int, steps: int) -> None:
     """Move an item up (negative steps) or down among the items the actor sees."""
     _require_edit(actor, workshop)
+    _lock_agenda(workshop)
     seen = visible_items(actor, workshop)
     ids = [item.id for item in seen]
     item = _find_item(actor, workshop, item_id)
     index = ids.index(item.id)
     target = max(0, min(len(ids) - 1, index + steps))
     ids.insert(target, ids.pop(index))
-    reorder(actor, workshop, ids)
+    _reorder(actor, workshop, ids)
 
 
 def reorder(actor: User, workshop: Workshop, item_ids: list) -> None:
@@ -336,6 +357,12 @@ def reorder(actor: User, workshop: Workshop, item_ids: list) -> None:
     the visible ones had. Raises PermissionDenied or ValidationError.
     """
     _require_edit(actor, workshop)
+    _lock_agenda(workshop)
+    _reorder(actor, workshop, item_ids)
+
+
+def _reorder(actor: User, workshop: Workshop, item_ids: list) -> None:
+    """reorder(), with the agenda locked already."""
     seen = visible_items(actor, workshop)
     try:
         wanted = [int(i) for i in item_ids]
