@@ -49,26 +49,30 @@ def init_command(admin_email: str | None):
     from kb.search import check_index, ensure_index
     from kb.services import glossary, indexing
     from kb.services.vocabularies import seed_vocabularies
+    from kb.setup_lock import setup_lock
 
     instance = Path(current_app.instance_path)
-    upgrade(directory=current_app.extensions["migrate"].directory)
-    added = seed_vocabularies()
-    added["glossary terms"] = glossary.seed()
-    index_path = current_app.config["SEARCH_INDEX_PATH"]
-    created_index = ensure_index(index_path)
-    ok, state = check_index(index_path)
-    if created_index or not ok:  # new, or built by an older version: fill it from the database
-        indexing.reindex()
-        state = "created" if created_index else f"rebuilt (was {state})"
-    else:
-        state = "present"
-    Path(current_app.config["FILE_STORE_PATH"]).mkdir(parents=True, exist_ok=True)
-    click.echo(f"Instance: {instance}")
-    click.echo("Database: up to date")
-    click.echo("Vocabularies added: " + ", ".join(f"{k} {v}" for k, v in added.items()))
-    click.echo(f"Search index: {state}")
-    if admin_email:
-        _ensure_first_admin(admin_email, instance)
+    # Several processes (or nodes sharing one database) may run this at once: one at a time.
+    with setup_lock(str(instance), on_wait=lambda: click.echo(
+            "Waiting for another `kb init` on this database to finish…", err=True)):
+        upgrade(directory=current_app.extensions["migrate"].directory)
+        added = seed_vocabularies()
+        added["glossary terms"] = glossary.seed()
+        index_path = current_app.config["SEARCH_INDEX_PATH"]
+        created_index = ensure_index(index_path)
+        ok, state = check_index(index_path)
+        if created_index or not ok:  # new, or built by an older version: fill it from the database
+            indexing.reindex()
+            state = "created" if created_index else f"rebuilt (was {state})"
+        else:
+            state = "present"
+        Path(current_app.config["FILE_STORE_PATH"]).mkdir(parents=True, exist_ok=True)
+        click.echo(f"Instance: {instance}")
+        click.echo("Database: up to date")
+        click.echo("Vocabularies added: " + ", ".join(f"{k} {v}" for k, v in added.items()))
+        click.echo(f"Search index: {state}")
+        if admin_email:
+            _ensure_first_admin(admin_email, instance)
 
 
 def _ensure_first_admin(email: str, instance: Path) -> None:

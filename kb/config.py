@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 SECRET_KEY_FILE = "secret_key"
@@ -120,13 +121,26 @@ def load_config(app, overrides: dict | None = None) -> None:
 
 
 def read_or_create_secret_key(instance: Path) -> str:
-    """The secret key lives in the instance folder, created once with owner-only permissions."""
+    """The secret key lives in the instance folder, created once with owner-only permissions.
+
+    Several processes may start at once on a new instance: the key is written to a file of its
+    own and then linked into place, which only one of them can do; the others read that one.
+    So no process ever reads a half-written key or keeps a key the others do not share."""
     path = instance / SECRET_KEY_FILE
     if path.exists():
         return path.read_text().strip()
     instance.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
+    fd, draft = tempfile.mkstemp(dir=instance, prefix=".secret_key-")  # owner-only (0600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(draft, path)
+        except FileExistsError:  # another process was first: use its key
+            return path.read_text().strip()
+    finally:
+        os.unlink(draft)
     return key
