@@ -4,9 +4,11 @@ from __future__ import annotations
 from flask import current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from kb.extensions import db
+from kb.services import rows
 from kb.services.errors import DomainError
 
 HTTP_CODES = {
@@ -71,6 +73,20 @@ def register_error_handlers(app) -> None:
             response = current_app.make_response(response)
             response.headers["Allow"] = ", ".join(error.valid_methods)
         return response
+
+    @app.errorhandler(IntegrityError)
+    def integrity_error(error: IntegrityError):
+        """A safety net: a unique index refused a duplicate that no service turned into a
+        domain error (two people did the same at the same moment). That is a conflict, not our
+        failure; the services answer the races they know of themselves."""
+        if not rows.is_unique_violation(error):
+            return unexpected_error(error)
+        db.session.rollback()
+        current_app.logger.warning("Unique constraint on %s %s: %s", request.method,
+                                   request.path, error.orig)
+        return error_response(409, "conflict",
+                              _("Someone else made the same change at the same moment. "
+                                "Reload the page to see it, then try again if need be."))
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
