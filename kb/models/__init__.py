@@ -1,5 +1,5 @@
 """Plain domain data: no HTTP, no url_for. Importing this package registers every table."""
-from kb.models.base import Base, utcnow
+from kb.models.base import MAX_ID, Base, utcnow, valid_id
 from kb.models.resources import (
     LANGUAGES, ExtractionState, Resource, ResourceAuthor, ResourceEvent, ResourceFile,
     ResourceLanguage, Status, Tag, Visibility, resource_objectives, resource_tags,
@@ -10,7 +10,7 @@ from kb.models.vocab import (Commune, District, GlossaryEntry, Objective, Organi
 from kb.models.workshops import Workshop, WorkshopItem, WorkshopVisibility
 
 __all__ = [
-    "Base", "utcnow", "LANGUAGES", "ExtractionState", "Resource", "ResourceAuthor",
+    "MAX_ID", "Base", "utcnow", "valid_id", "LANGUAGES", "ExtractionState", "Resource", "ResourceAuthor",
     "ResourceEvent", "ResourceFile", "ResourceLanguage", "Status", "Tag", "Visibility",
     "resource_objectives", "resource_tags", "AccountStatus", "ApiToken", "AuditEvent",
     "Notification", "Role", "User", "Commune", "District", "GlossaryEntry", "Objective",

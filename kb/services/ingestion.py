@@ -19,6 +19,13 @@ from kb.services.errors import Conflict, DomainError, PermissionDenied, Validati
 MAX_FILES_PER_RESOURCE = 20
 
 
+def accepted_content_types() -> tuple[str, ...]:
+    """The types a stored file can have (decided from its bytes at upload)."""
+    from kb.ingest.sniff import ALLOWED_TYPES
+
+    return tuple(ALLOWED_TYPES)
+
+
 class UploadTooLarge(DomainError):
     status = 413
     code = "too_large"
