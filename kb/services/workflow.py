@@ -194,7 +194,7 @@ def new_version(actor: User, stored: ResourceFile, upload, note: str = "") -> Re
     reads the new one once its text is extracted. Raises PermissionDenied, ValidationError,
     Conflict (the same bytes are already kept), UploadTooLarge."""
     from kb.ingest import storage
-    from kb.services import ingestion, processing
+    from kb.services import ingestion, jobs, processing
 
     resource = stored.resource
     if not access.can_upload_version(actor, resource):
@@ -211,6 +211,7 @@ def new_version(actor: User, stored: ResourceFile, upload, note: str = "") -> Re
                              content_type=item.content_type,
                              extraction_state=ExtractionState.PENDING, uploaded_by_id=actor.id)
         db.session.add(newer)
+        jobs.queue_new([newer])
         db.session.flush()
         stored.replaced_by_id = newer.id
         resource.needs_indexing = True
