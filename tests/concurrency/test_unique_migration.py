@@ -17,7 +17,7 @@ from kb.services import indexing, ingestion, workshops
 from tests.conftest import run_kb
 from tests.factories import make_resource
 
-BEFORE = "92dba0a0dbca"  # the revision before unique tags, checksums and workshop items
+BEFORE = "a7c4e2f9b130"  # the revision before unique tags, checksums and workshop items
 
 
 def raw_insert(table: str, row: dict) -> int:
