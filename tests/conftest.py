@@ -60,15 +60,23 @@ def _fresh_globals_per_request():
         g.pop(name)
 
 
-@pytest.fixture
-def app(instance):
-    app = create_app(config=_app_config(), instance_path=str(instance))
+@contextmanager
+def running_app(instance: Path, **config):
+    """The application on `instance` (with `config` over the test settings), its context
+    pushed; its background worker stopped and its connections closed afterwards."""
+    app = create_app(config={**_app_config(), **config}, instance_path=str(instance))
     app.before_request_funcs.setdefault(None, []).insert(0, _fresh_globals_per_request)
     with app.app_context():
         yield app
         stop_worker(app)
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(instance):
+    with running_app(instance) as app:
+        yield app
 
 
 @pytest.fixture

@@ -21,10 +21,8 @@ import requests
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from kb import create_app
-from kb.extensions import db
 from kb.services import accounts
-from tests.conftest import PASSWORD, _app_config, _fresh_globals_per_request, served
+from tests.conftest import PASSWORD, running_app, served
 
 # The real `kb` command of the code under test (`python -c` so that PYTHONPATH decides which).
 KB_COMMAND = [sys.executable, "-c", "from kb.cli import main; main()"]
@@ -85,21 +83,13 @@ def app(database, instance, request):
     """The application on a copy of the template instance, on SQLite or on a copy of the
     PostgreSQL template database."""
     # The clients speak plain HTTP to 127.0.0.1: cookies must not be HTTPS-only for them.
-    config = {**_app_config(), "SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False}
+    config = {"SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False}
     with ExitStack() as stack:
         if database == "postgresql":
             template = request.getfixturevalue("postgres_template")
             config["SQLALCHEMY_DATABASE_URI"] = stack.enter_context(
                 new_postgres_database(template))
-        app = create_app(config=config, instance_path=str(instance))
-        app.before_request_funcs.setdefault(None, []).insert(0, _fresh_globals_per_request)
-        with app.app_context():
-            yield app
-            executor = app.extensions.get("kb_processing")
-            if executor is not None:
-                executor.shutdown(wait=True)
-            db.session.remove()
-            db.engine.dispose()
+        yield stack.enter_context(running_app(instance, **config))
 
 
 @pytest.fixture

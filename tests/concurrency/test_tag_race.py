@@ -46,7 +46,7 @@ def test_the_same_new_tags_from_many_clients(app, server, make_user):
 
     db.session.remove()
     by_key = defaultdict(list)
-    for tag in db.session.scalars(select(Tag).where(Tag.name.contains(run))):
+    for tag in db.session.scalars(select(Tag).where(Tag.name_key.contains(run))):
         by_key[tag.name.casefold()].append(tag.name)
     duplicated = {key: names for key, names in by_key.items() if len(names) > 1}
     assert not duplicated, f"{len(duplicated)} tags stored more than once: {duplicated}"

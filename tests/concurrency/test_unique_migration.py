@@ -12,8 +12,10 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from kb.extensions import db
-from kb.models import Resource, ResourceFile, Tag, WorkshopItem, resource_tags
+from kb.models import (ExtractionState, Resource, ResourceFile, Tag, WorkshopItem,
+                       resource_tags)
 from kb.services import indexing, ingestion, workshops
+from kb.services.worker import stop_worker, worker_for
 from tests.conftest import run_kb
 from tests.factories import make_resource
 
@@ -37,6 +39,7 @@ def test_the_migration_merges_what_races_left(app, make_user):
     ids = {"first": first.id, "second": second.id, "workshop": workshop.id}
     (original,) = [(f.id, f.sha256) for f in first.files]
     db.session.remove()
+    stop_worker(app)  # migrations are run with the application stopped, as `kb init` is
 
     directory = app.extensions["migrate"].directory
     downgrade(directory=directory, revision=BEFORE)
@@ -109,9 +112,11 @@ def test_kb_check_lists_old_duplicates_but_still_agrees(app, instance, make_user
     (stored,) = first.files
     copy = ResourceFile(resource=second, original_name="m.txt", size=stored.size,
                         sha256=stored.sha256, content_type=stored.content_type,
-                        legacy_duplicate=True)
+                        extraction_state=ExtractionState.OK, legacy_duplicate=True)
     db.session.add(copy)
     db.session.commit()
+    assert worker_for(app).drain(timeout=120)  # the first file read...
+    indexing.flush()  # ...and its resource indexed (after the worker's own flush, if any)
     result = run_kb(instance, "check",
                     env={"KB_SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]})
     assert result.exit_code == 0, result.output
