@@ -19,6 +19,7 @@ from sqlalchemy import and_, func, or_, select, update
 
 from kb.extensions import db
 from kb.models import ExtractionState, Job, JobState, ResourceFile, utcnow
+from kb.services import rows
 
 PROCESS_FILE = "process_file"
 MAX_ATTEMPTS = 3  # a file that stops its reader this often is given up (marked failed)
@@ -42,12 +43,9 @@ def queue_new(files: list[ResourceFile]) -> None:
 
 
 def _insert(values: list[dict]):
-    """INSERT for this database that leaves an existing (kind, file) row alone."""
-    if db.engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(Job).values(values)
+    """INSERT for this database, to which the callers add what an existing (kind, file) row
+    does."""
+    return rows.dialect_insert(Job).values(values)
 
 
 def enqueue(file_ids: list[int], again: bool = False) -> None:

@@ -36,15 +36,19 @@ def insert_missing(model, rows: list[dict]) -> None:
     including rows another transaction is inserting right now (PostgreSQL waits for it to end;
     SQLite has one writer at a time). No savepoint is needed, so the surrounding transaction
     goes on either way."""
-    if not rows:
-        return
+    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+        chunk = rows[start:start + _ROWS_PER_STATEMENT]
+        db.session.execute(dialect_insert(model).values(chunk).on_conflict_do_nothing())
+
+
+def dialect_insert(model):
+    """This database's INSERT for `model`, which has on_conflict_do_nothing() and
+    on_conflict_do_update() (SQLite and PostgreSQL spell them alike)."""
     dialect = db.session.get_bind().dialect.name
     insert = _INSERTS.get(dialect)
     if insert is None:
         raise NotImplementedError(f"no INSERT ... ON CONFLICT for {dialect}")
-    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-        chunk = rows[start:start + _ROWS_PER_STATEMENT]
-        db.session.execute(insert(model).values(chunk).on_conflict_do_nothing())
+    return insert(model)
 
 
 def get_or_create(model, key: dict, **values):
