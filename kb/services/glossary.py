@@ -54,9 +54,9 @@ def seed() -> int:
     missing = [{"name_en": name_en, "name_km": name_km, "variants": "\n".join(variants),
                 "note": ""}
                for name_en, name_km, variants in SEED if name_en.casefold() not in have]
-    rows.insert_missing(GlossaryEntry, missing)
+    added = rows.insert_missing(GlossaryEntry, missing)
     db.session.commit()
-    return len(missing)
+    return added
 
 
 def entries() -> list[GlossaryEntry]:

@@ -31,14 +31,18 @@ def folded(name: str) -> str:
     return " ".join(unicodedata.normalize("NFC", name).casefold().split())
 
 
-def insert_missing(model, rows: list[dict]) -> None:
+def insert_missing(model, rows: list[dict]) -> int:
     """INSERT ... ON CONFLICT DO NOTHING: rows that clash with any unique index are skipped,
     including rows another transaction is inserting right now (PostgreSQL waits for it to end;
     SQLite has one writer at a time). No savepoint is needed, so the surrounding transaction
-    goes on either way."""
+    goes on either way. Returns how many rows were inserted."""
+    inserted = 0
     for start in range(0, len(rows), _ROWS_PER_STATEMENT):
         chunk = rows[start:start + _ROWS_PER_STATEMENT]
-        db.session.execute(dialect_insert(model).values(chunk).on_conflict_do_nothing())
+        statement = (dialect_insert(model).values(chunk).on_conflict_do_nothing()
+                     .execution_options(preserve_rowcount=True))  # INSERT's rowcount too
+        inserted += db.session.execute(statement).rowcount
+    return inserted
 
 
 def dialect_insert(model):

@@ -78,10 +78,9 @@ def seed_vocabularies() -> dict[str, int]:
 
 
 def _insert(model, missing: list[dict]) -> int:
-    """Insert the rows that were missing (skipping any another process inserted meanwhile);
-    returns how many there were."""
-    rows.insert_missing(model, missing)
-    return len(missing)
+    """Insert the rows that were missing, but for any another process inserted meanwhile;
+    returns how many this one inserted."""
+    return rows.insert_missing(model, missing)
 
 
 def _seed_places() -> dict[str, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -55,6 +56,16 @@ def test_init_at_once(tmp_path, database):
         assert not failed, figures + "\n" + "\n".join(err for _c, _o, err in outcomes)
         created = sum("Created the first administrator" in out for _c, out, _e in outcomes)
         assert created == 1, figures
+        # Each row was added by exactly one of them, and each says what it added itself.
+        added = Counter()
+        for _code, out, _err in outcomes:
+            (line,) = [l for l in out.splitlines() if l.startswith("Vocabularies added: ")]
+            for part in line.removeprefix("Vocabularies added: ").split(", "):
+                name, number = part.rsplit(" ", 1)
+                added[name] += int(number)
+        assert added == {"objectives": 3, "kinds": 6, "organisations": 22, "provinces": 25,
+                         "districts": 210, "communes": 1661,
+                         "glossary terms": len(glossary.SEED)}, (figures, added)
 
         engine = create_engine(url or f"sqlite:///{instances[0] / 'kb.sqlite3'}")
         try:
