@@ -6,11 +6,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from sqlalchemy import text
 
 from kb.extensions import db
 from kb.models import Resource, ResourceFile
 from kb.services import accounts
-from tests.conftest import SHARED_DATA, csrf_token, run_kb, sign_in
+from tests.conftest import SHARED_DATA, csrf_token, database_connection, run_kb, sign_in
 
 OFFICE = SHARED_DATA / "office-docs"
 PDF = OFFICE / "pdf" / "002-trivial-libre-office-writer.pdf"
@@ -273,20 +274,19 @@ def test_kb_import_with_manifest_is_safe_to_run_again(instance, tmp_path):
     assert first.exit_code == 0
     second = run_kb(instance, "import", str(folder))
     assert "Imported: 0" in second.output and "Already present: 3" in second.output
-    import sqlite3
-    with sqlite3.connect(instance / "kb.sqlite3") as conn:
-        row = conn.execute(
-            "SELECT r.title, k.code, r.date, o.short_name, r.commune_code, r.status "
+    with database_connection(instance) as conn:
+        row = conn.execute(text(
+            "SELECT r.title, k.code, CAST(r.date AS VARCHAR(10)), o.short_name, r.commune_code, r.status "
             "FROM resources r JOIN resource_kinds k ON k.id = r.kind_id "
             "JOIN organisations o ON o.id = r.organisation_id WHERE r.title = 'Note on D&D'"
-        ).fetchone()
-        objectives = conn.execute(
-            "SELECT group_concat(ob.number) FROM resource_objectives ro "
+        )).one()
+        objectives = conn.execute(text(
+            "SELECT ob.number FROM resource_objectives ro "
             "JOIN objectives ob ON ob.id = ro.objective_id JOIN resources r ON r.id = ro.resource_id "
-            "WHERE r.title = 'Note on D&D'").fetchone()[0]
-        texts = [r[0] for r in conn.execute("SELECT text FROM resource_files")]
+            "WHERE r.title = 'Note on D&D'")).scalars().all()
+        texts = conn.execute(text("SELECT text FROM resource_files")).scalars().all()
     assert row == ("Note on D&D", "policy_feedback", "2024-05-01", "CARD", "010201", "published")
-    assert sorted(objectives.split(",")) == ["2", "3"]
+    assert sorted(str(number) for number in objectives) == ["2", "3"]
     assert any("Kampong Cham commune practice" in t for t in texts)
 
 
