@@ -48,3 +48,27 @@ def test_a_fresh_instance_gets_an_empty_database(tmp_path, empty_database):
     with database_connection(instance) as connection:
         emails = connection.execute(text("SELECT email FROM users")).scalars().all()
     assert emails == ["first@example.org"]
+
+
+@pytest.mark.sqlite_only(reason="shows that the marker keeps a test off PostgreSQL")
+def test_a_test_marked_sqlite_only_runs_only_on_sqlite(database_kind):
+    assert database_kind == "sqlite"
+
+
+def test_the_migrations_go_down_and_up_again_and_match_the_models(instance):
+    """On each database: every migration can be undone and redone, and together they build
+    exactly what the models describe (so no migration only works on SQLite)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import inspect
+
+    down = run_kb(instance, "db", "downgrade", "base")
+    assert down.exit_code == 0, down.output
+    with database_connection(instance) as connection:
+        assert set(inspect(connection).get_table_names()) <= {"alembic_version"}
+    up = run_kb(instance, "db", "upgrade")
+    assert up.exit_code == 0, up.output
+    with database_connection(instance) as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, db.metadata) == []
+        assert connection.execute(text("SELECT count(*) FROM communes")).scalar_one() == 0

@@ -116,7 +116,8 @@ class Resource(Base):
         back_populates="resource", cascade="all, delete-orphan",
         order_by="(ResourceFile.position, ResourceFile.version)")
     history: Mapped[list[ResourceEvent]] = relationship(
-        back_populates="resource", cascade="all, delete-orphan", order_by="ResourceEvent.at")
+        back_populates="resource", cascade="all, delete-orphan",
+        order_by="(ResourceEvent.at, ResourceEvent.id)")  # events of one moment: as written
 
     @property
     def languages(self) -> list[str]:

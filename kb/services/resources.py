@@ -32,6 +32,10 @@ def parse_objectives(numbers) -> list[Objective]:
         wanted = {int(n) for n in numbers or []}
     except (TypeError, ValueError):
         raise ValidationError(_l("Objectives are 1, 2 or 3."), field="objectives") from None
+    # A number no integer column holds names no objective, and SQLite's driver cannot even
+    # send it (OverflowError), where PostgreSQL's compares it: refuse it the same way on both.
+    if any(not 0 < number < 2**31 for number in wanted):
+        raise ValidationError(_l("Objectives are 1, 2 or 3."), field="objectives")
     found = list(db.session.scalars(select(Objective).where(Objective.number.in_(wanted))))
     if len(found) != len(wanted):
         raise ValidationError(_l("Objectives are 1, 2 or 3."), field="objectives")

@@ -38,7 +38,7 @@ def dashboard():
 @bp.get("/users")
 def users():
     pending_first = case((User.status == AccountStatus.PENDING, 0), else_=1)
-    rows = db.session.scalars(select(User).order_by(pending_first, User.name))
+    rows = db.session.scalars(select(User).order_by(pending_first, User.name, User.id))
     return render_template("admin/users.html", users=list(rows), roles=list(Role))
 
 
