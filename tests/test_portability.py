@@ -140,3 +140,24 @@ def test_kb_import_refuses_an_objective_no_column_holds_and_goes_on(instance, tm
     assert "Imported: 1" in result.output and "Failed: 1" in result.output, result.output
     assert "Objectives are 1, 2 or 3." in result.output
     assert result.exit_code == 0
+
+
+# --- rows with equal sort keys come in a fixed order, not as they happen to be stored ---------
+# PostgreSQL moves a row when it is updated; SQLite keeps rows in id order whatever happens.
+
+def test_the_users_page_lists_people_of_the_same_name_in_a_fixed_order(client, make_user):
+    admin = make_user("admin")
+    twins = [make_user("member", email=f"twin{n}@example.org") for n in range(3)]
+    for twin in twins:
+        twin.name = "Sok Chea"
+    db.session.commit()
+    sign_in(client, admin.email)
+    changed = client.post(f"/admin/users/{twins[0].id}", data={
+        "action": "role", "role": "contributor",
+        "csrf_token": csrf_token(client, "/admin/users")})
+    assert changed.status_code == 302
+    page = client.get("/admin/users")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert [html.index(f"twin{n}@example.org") for n in range(3)] == sorted(
+        html.index(f"twin{n}@example.org") for n in range(3))

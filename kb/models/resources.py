@@ -116,8 +116,7 @@ class Resource(Base):
         back_populates="resource", cascade="all, delete-orphan",
         order_by="(ResourceFile.position, ResourceFile.version)")
     history: Mapped[list[ResourceEvent]] = relationship(
-        back_populates="resource", cascade="all, delete-orphan",
-        order_by="(ResourceEvent.at, ResourceEvent.id)")  # events of one moment: as written
+        back_populates="resource", cascade="all, delete-orphan", order_by="ResourceEvent.at")
 
     @property
     def languages(self) -> list[str]:
