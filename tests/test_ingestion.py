@@ -276,14 +276,15 @@ def test_kb_import_with_manifest_is_safe_to_run_again(instance, tmp_path):
     assert "Imported: 0" in second.output and "Already present: 3" in second.output
     with database_connection(instance) as conn:
         row = conn.execute(text(
-            "SELECT r.title, k.code, CAST(r.date AS VARCHAR(10)), o.short_name, r.commune_code, r.status "
-            "FROM resources r JOIN resource_kinds k ON k.id = r.kind_id "
+            "SELECT r.title, k.code, CAST(r.date AS VARCHAR(10)), o.short_name, r.commune_code, "
+            "r.status FROM resources r JOIN resource_kinds k ON k.id = r.kind_id "
             "JOIN organisations o ON o.id = r.organisation_id WHERE r.title = 'Note on D&D'"
         )).one()
         objectives = conn.execute(text(
             "SELECT ob.number FROM resource_objectives ro "
-            "JOIN objectives ob ON ob.id = ro.objective_id JOIN resources r ON r.id = ro.resource_id "
-            "WHERE r.title = 'Note on D&D'")).scalars().all()
+            "JOIN objectives ob ON ob.id = ro.objective_id "
+            "JOIN resources r ON r.id = ro.resource_id WHERE r.title = 'Note on D&D'"
+        )).scalars().all()
         texts = conn.execute(text("SELECT text FROM resource_files")).scalars().all()
     assert row == ("Note on D&D", "policy_feedback", "2024-05-01", "CARD", "010201", "published")
     assert sorted(str(number) for number in objectives) == ["2", "3"]

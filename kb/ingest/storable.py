@@ -9,7 +9,7 @@ that are not UTF-8. A pair that belongs together becomes the character it encode
 lone halves are dropped: neither carries readable text.
 
 This is the one place for text read from files (extracted text and properties, the rows of a
-`kb import` manifest). Text typed into requests is cleaned where it enters, in kb/views.
+`kb import` manifest). Text sent in requests is checked where it enters (kb/views/guard.py).
 """
 from __future__ import annotations
 
