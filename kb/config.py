@@ -46,7 +46,9 @@ class Defaults:
     SESSION_COOKIE_NAME = "kb_session"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
-    REMEMBER_COOKIE_SECURE = True
+    # None: the same as SESSION_COOKIE_SECURE, so "keep me signed in" works wherever signing in
+    # does (a Secure-only remember cookie is silently dropped on a plain-HTTP LAN install).
+    REMEMBER_COOKIE_SECURE: bool | None = None
     PERMANENT_SESSION_LIFETIME = 60 * 60 * 24 * 14
 
     WTF_CSRF_TIME_LIMIT = None  # tied to the session, which already expires
@@ -107,6 +109,10 @@ def load_config(app, overrides: dict | None = None) -> None:
             app.config[name] = _coerce(raw, app.config.get(name))
     if overrides:
         app.config.update(overrides)
+    if app.config.get("REMEMBER_COOKIE_SECURE") is None:
+        app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
+    elif isinstance(app.config["REMEMBER_COOKIE_SECURE"], str):  # KB_REMEMBER_COOKIE_SECURE
+        app.config["REMEMBER_COOKIE_SECURE"] = _coerce(app.config["REMEMBER_COOKIE_SECURE"], True)
 
     instance = Path(app.instance_path)
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["SQLALCHEMY_DATABASE_URI"] or (
