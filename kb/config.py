@@ -58,9 +58,12 @@ class Defaults:
     LANGUAGES = ("en", "km")
     LANGUAGE_COOKIE = "kb_lang"
 
-    # Sign-in throttling (Flask-Limiter syntax); memory storage suits one process, set
-    # RATELIMIT_STORAGE_URI (e.g. redis://) when several processes serve the application.
-    SIGNIN_RATE_LIMIT = "10 per minute; 50 per hour"
+    # Sign-in throttling (Flask-Limiter syntax), counting refused attempts only: per address and
+    # e-mail together (each step waits longer), and per address alone (generous: a training
+    # room shares one connection; also limits requests to join). Memory storage suits one
+    # process; set RATELIMIT_STORAGE_URI (e.g. redis://) when several processes serve.
+    SIGNIN_RATE_LIMIT = "5 per minute; 20 per hour; 50 per day"
+    SIGNIN_ADDRESS_RATE_LIMIT = "120 per minute; 1000 per hour"
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
 
