@@ -47,9 +47,10 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     login_manager.init_app(app)
     responses.init_app(app)
 
-    from kb.services import indexing
+    from kb.services import indexing, oai_tombstones
 
     indexing.init_app(app)
+    oai_tombstones.init_app(app)
 
     from kb.views import register_blueprints
 

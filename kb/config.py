@@ -86,6 +86,14 @@ class Defaults:
     # sent outside a web request; within one, the request's own address is used.
     PUBLIC_URL: str | None = None
 
+    # OAI-PMH: identifiers are oai:<OAI_REPOSITORY_IDENTIFIER>:<id>. Unset, it is the host of
+    # PUBLIC_URL, else "kb.ddwg"; set it (a domain name of yours) before the first harvest, as
+    # harvesters keep the identifiers. OAI_ADMIN_EMAIL (else MAIL_FROM) is the address Identify
+    # gives harvesters.
+    OAI_REPOSITORY_IDENTIFIER: str | None = None
+    OAI_ADMIN_EMAIL: str | None = None
+    OAI_PAGE_SIZE = 100
+
     RUN_HOST = "127.0.0.1"
     RUN_PORT = 5000
     RUN_THREADS = 8

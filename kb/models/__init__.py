@@ -1,5 +1,6 @@
 """Plain domain data: no HTTP, no url_for. Importing this package registers every table."""
 from kb.models.base import Base, utcnow
+from kb.models.harvest import OaiTombstone
 from kb.models.resources import (
     LANGUAGES, ExtractionState, Resource, ResourceAuthor, ResourceEvent, ResourceFile,
     ResourceLanguage, Status, Tag, Visibility, resource_objectives, resource_tags,
@@ -10,7 +11,7 @@ from kb.models.vocab import (Commune, District, GlossaryEntry, Objective, Organi
 from kb.models.workshops import Workshop, WorkshopItem, WorkshopVisibility
 
 __all__ = [
-    "Base", "utcnow", "LANGUAGES", "ExtractionState", "Resource", "ResourceAuthor",
+    "Base", "utcnow", "OaiTombstone", "LANGUAGES", "ExtractionState", "Resource", "ResourceAuthor",
     "ResourceEvent", "ResourceFile", "ResourceLanguage", "Status", "Tag", "Visibility",
     "resource_objectives", "resource_tags", "AccountStatus", "ApiToken", "AuditEvent",
     "Notification", "Role", "User", "Commune", "District", "GlossaryEntry", "Objective",
