@@ -1,19 +1,21 @@
 """Plain domain data: no HTTP, no url_for. Importing this package registers every table."""
-from kb.models.base import Base, utcnow
+from kb.models.base import MAX_ID, Base, utcnow, valid_id
 from kb.models.harvest import OaiTombstone
 from kb.models.resources import (
     LANGUAGES, ExtractionState, Resource, ResourceAuthor, ResourceEvent, ResourceFile,
     ResourceLanguage, Status, Tag, Visibility, resource_objectives, resource_tags,
 )
+from kb.models.jobs import Job, JobState
 from kb.models.users import AccountStatus, ApiToken, AuditEvent, Notification, Role, User
 from kb.models.vocab import (Commune, District, GlossaryEntry, Objective, Organisation, Province,
                              ResourceKind)
 from kb.models.workshops import Workshop, WorkshopItem, WorkshopVisibility
 
 __all__ = [
-    "Base", "utcnow", "OaiTombstone", "LANGUAGES", "ExtractionState", "Resource", "ResourceAuthor",
-    "ResourceEvent", "ResourceFile", "ResourceLanguage", "Status", "Tag", "Visibility",
-    "resource_objectives", "resource_tags", "AccountStatus", "ApiToken", "AuditEvent",
-    "Notification", "Role", "User", "Commune", "District", "GlossaryEntry", "Objective",
-    "Organisation", "Province", "ResourceKind", "Workshop", "WorkshopItem", "WorkshopVisibility",
+    "MAX_ID", "Base", "utcnow", "valid_id", "LANGUAGES", "ExtractionState", "Resource",
+    "ResourceAuthor", "ResourceEvent", "ResourceFile", "Job", "JobState", "ResourceLanguage",
+    "Status", "Tag", "Visibility", "resource_objectives", "resource_tags", "AccountStatus",
+    "ApiToken", "AuditEvent", "Notification", "Role", "User", "Commune", "District",
+    "GlossaryEntry", "Objective", "Organisation", "Province", "ResourceKind", "Workshop",
+    "WorkshopItem", "WorkshopVisibility", "OaiTombstone",
 ]

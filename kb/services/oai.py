@@ -28,7 +28,7 @@ from sqlalchemy.orm import selectinload
 
 from kb.extensions import db
 from kb.ingest.sanitize import plain_text
-from kb.models import Objective, OaiTombstone, Resource, ResourceKind
+from kb.models import Objective, OaiTombstone, Resource, ResourceKind, valid_id
 from kb.services import access
 
 METADATA_PREFIX = "oai_dc"
@@ -173,7 +173,7 @@ def find_record(repository: Repository, identifier: str) -> Resource | Deleted:
     (idDoesNotExist)."""
     prefix = f"oai:{repository.identifier}:"
     local = identifier[len(prefix):] if identifier.startswith(prefix) else ""
-    number = int(local) if local.isdigit() and len(local) <= 18 else None
+    number = valid_id(local)
     resource = db.session.get(Resource, number) if number is not None else None
     if resource is not None and access.can_view_resource(None, resource):
         return resource
