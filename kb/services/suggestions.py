@@ -7,8 +7,8 @@ them or leaves them.
 """
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
-from datetime import date
 
 from flask_babel import lazy_gettext as _l
 
@@ -28,7 +28,7 @@ NOT_AUTHORS = frozenset({
 @dataclass
 class Suggestions:
     authors: list[str]
-    date: date | None
+    date: datetime.date | None
 
     def __bool__(self) -> bool:
         return bool(self.authors or self.date)
