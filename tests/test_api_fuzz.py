@@ -112,6 +112,9 @@ def test_every_operation_conforms_to_its_document(case, role, population):
     generated_auth = bool(case.headers and "Authorization" in case.headers)
     headers = {"Authorization": f"Bearer {population[role]}"} if role and not generated_auth \
         else {}
+    # Schemathesis's WSGI transport hands the body over as sent, without undoing a compression
+    # a real client would undo: ask for it uncompressed.
+    headers["Accept-Encoding"] = "identity"
     response = case.call_and_validate(headers=headers)
     SENT[f"{case.operation.label} {response.status_code}"] += 1
 
