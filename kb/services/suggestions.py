@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 
 from kb.extensions import db
 from kb.models import Resource, ResourceAuthor, User
-from kb.services import access, audit, resources
+from kb.services import access, audit, indexing, resources
 from kb.services.errors import PermissionDenied, ValidationError
 
 # Names that programs and shared computers put in a file's author field: never a person.
@@ -73,7 +73,7 @@ def accept(actor: User, resource: Resource, fields: list[str]) -> list[str]:
         taken.append("date")
     if not taken:
         raise ValidationError(_l("Choose what to take from the file."), field="fields")
-    resource.needs_indexing = True
+    indexing.mark(resource)
     audit.record(actor, "resource.update", resource, fields=taken)
     db.session.commit()
     return taken

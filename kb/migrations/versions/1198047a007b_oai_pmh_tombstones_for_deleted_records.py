@@ -1,7 +1,7 @@
 """OAI-PMH tombstones: resources harvesters had and no longer may (deletedRecord persistent)
 
 Revision ID: 1198047a007b
-Revises: a7c4e2f9b130
+Revises: c3d8f1a2e4b5
 Create Date: 2026-12-01 09:49:50.125946
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '1198047a007b'
-down_revision = 'a7c4e2f9b130'
+down_revision = 'c3d8f1a2e4b5'
 branch_labels = None
 depends_on = None
 
