@@ -1,5 +1,6 @@
 """Plain domain data: no HTTP, no url_for. Importing this package registers every table."""
 from kb.models.base import MAX_ID, Base, utcnow, valid_id
+from kb.models.harvest import OaiTombstone
 from kb.models.resources import (
     LANGUAGES, ExtractionState, Resource, ResourceAuthor, ResourceEvent, ResourceFile,
     ResourceLanguage, Status, Tag, Visibility, resource_objectives, resource_tags,
@@ -18,5 +19,5 @@ __all__ = [
     "Status", "Tag", "Visibility", "resource_objectives", "resource_tags", "AccountStatus",
     "ApiToken", "AuditEvent", "Notification", "Role", "User", "Commune", "District",
     "GlossaryEntry", "Objective", "Organisation", "Province", "ResourceKind", "Workshop",
-    "WorkshopItem", "WorkshopVisibility",
+    "WorkshopItem", "WorkshopVisibility", "OaiTombstone",
 ]

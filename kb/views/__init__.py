@@ -36,8 +36,9 @@ def register_blueprints(app) -> None:
     register_error_handlers(app)
 
     from kb.services import notifications
-    from kb.views.helpers import thumbnail_url
+    from kb.views.helpers import file_format, thumbnail_url
 
     notifications.init_app(app)  # e-mails go out after the commit that made them
 
     app.add_template_global(thumbnail_url)
+    app.add_template_global(file_format)
