@@ -326,6 +326,18 @@ def check_command(repair):
     click.echo("Everything agrees.")
 
 
+@main.command("notices")
+@with_appcontext
+def notices_command():
+    """Send the consultation notices that are due (opening; three days before the deadline).
+
+    `kb run` does this every hour by itself; run this from cron when serving another way."""
+    from kb.services import reminders
+
+    count = reminders.send_due_notices()
+    click.echo(f"Opening notices: {count.opened}; deadline reminders: {count.reminded}")
+
+
 @main.command("run")
 @click.option("--host", default=None, help="Address to listen on [default: 127.0.0.1].")
 @click.option("--port", default=None, type=int, help="Port to listen on [default: 5000].")
@@ -337,8 +349,11 @@ def run_command(host, port, threads):
 
     from kb.services import processing
 
+    from kb.services import reminders
+
     app = current_app._get_current_object()
     processing.schedule(processing.pending_file_ids())  # files left unread by a stop or crash
+    reminders.start_background(app, float(app.config.get("CONSULTATION_NOTICE_SECONDS") or 0))
     host = host or app.config["RUN_HOST"]
     port = port or app.config["RUN_PORT"]
     click.echo(f"Serving the DDWG knowledge base on http://{host}:{port}/ (Ctrl+C to stop)")

@@ -8,6 +8,10 @@ from kb.models.users import AccountStatus, ApiToken, AuditEvent, Notification, R
 from kb.models.vocab import (Commune, District, GlossaryEntry, Objective, Organisation, Province,
                              ResourceKind)
 from kb.models.workshops import Workshop, WorkshopItem, WorkshopVisibility
+from kb.models.consultations import (Consultation, ConsultationQuestion, ConsultationResponse,
+                                     ConsultationSection, ConsultationState, Participation,
+                                     ResponseEndorsement)
+from kb.models.calendar import CalendarFeed, Meeting, MeetingKind
 
 __all__ = [
     "Base", "utcnow", "LANGUAGES", "ExtractionState", "Resource", "ResourceAuthor",
@@ -15,4 +19,7 @@ __all__ = [
     "resource_objectives", "resource_tags", "AccountStatus", "ApiToken", "AuditEvent",
     "Notification", "Role", "User", "Commune", "District", "GlossaryEntry", "Objective",
     "Organisation", "Province", "ResourceKind", "Workshop", "WorkshopItem", "WorkshopVisibility",
+    "Consultation", "ConsultationQuestion", "ConsultationResponse", "ConsultationSection",
+    "ConsultationState", "Participation", "ResponseEndorsement", "CalendarFeed", "Meeting",
+    "MeetingKind",
 ]
