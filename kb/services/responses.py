@@ -7,6 +7,8 @@ the record of what members said stays complete. Every listing goes through `visi
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -194,3 +196,26 @@ def by_line(response: ConsultationResponse, locale: str | None = None) -> str:
     if response.organisation is not None:
         return response.organisation.name(locale)
     return response.author.name
+
+
+@dataclass
+class Threads:
+    """The responses a reader may see, by what they answer."""
+
+    general: list[ConsultationResponse] = field(default_factory=list)
+    by_question: dict[int, list[ConsultationResponse]] = field(default_factory=dict)
+    by_section: dict[int, list[ConsultationResponse]] = field(default_factory=dict)
+    total: int = 0
+
+
+def threads(user: User | None, consultation: Consultation) -> Threads:
+    found = Threads()
+    for response in visible_responses(user, consultation):
+        found.total += 1
+        if response.section_id:
+            found.by_section.setdefault(response.section_id, []).append(response)
+        elif response.question_id:
+            found.by_question.setdefault(response.question_id, []).append(response)
+        else:
+            found.general.append(response)
+    return found
