@@ -85,7 +85,7 @@ def parse_id(value, field: str) -> int | None:
     return number
 
 
-def _organisations(names) -> list[Organisation]:
+def parse_organisations(names) -> list[Organisation]:
     if isinstance(names, str):
         names = names.split(",")
     found = []
@@ -125,7 +125,7 @@ def describe(consultation: Consultation, data: dict) -> None:
             raise ValidationError(_l("Who may take part: members or organisations."),
                                   field="participation") from None
     if "organisations" in data:
-        consultation.organisations = _organisations(data["organisations"])
+        consultation.organisations = parse_organisations(data["organisations"])
     if consultation.participation == Participation.ORGANISATIONS \
             and not consultation.organisations:
         raise ValidationError(_l("Name the organisations that may take part."),

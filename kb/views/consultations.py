@@ -11,7 +11,7 @@ from kb.models import Consultation, ConsultationState, MeetingKind, Participatio
 from kb.services import access, clock, vocabularies
 from kb.services import consultations as consultation_service
 from kb.services import responses as response_service
-from kb.services.errors import DomainError, PermissionDenied
+from kb.services.errors import DomainError, PermissionDenied, ValidationError
 from kb.views.helpers import viewer
 
 bp = Blueprint("consultations", __name__, url_prefix="/consultations")
@@ -44,6 +44,16 @@ def meeting_kind_label(value) -> str:
 def consultations_about(resource) -> list[Consultation]:
     """For the resource page: consultations on this draft, or whose feedback it is."""
     return consultation_service.consultations_about(viewer(), resource)
+
+
+@bp.app_template_global()
+def can_manage_consultations() -> bool:
+    return access.can_manage_consultations(viewer())
+
+
+@bp.app_template_global()
+def resource_visible(resource) -> bool:
+    return resource is not None and access.can_view_resource(viewer(), resource)
 
 
 def _consultation(consultation_id: int) -> Consultation:
@@ -100,9 +110,14 @@ def _detail_page(consultation: Consultation, errors: dict | None = None, form: d
     user = viewer()
     today = clock.local_today()
     state = consultation.state_on(today)
+    sections = consultation_service.visible_sections(user, consultation)
+    targets = {"whole-all"} | {f"section-{s.id}" for s in sections} | \
+        {f"question-{q.id}" for q in consultation.questions}
+    if form and form.get("target") not in targets:  # a target not on the page: the general form
+        form = {**form, "target": "whole-all"}
     return render_template(
         "consultations/detail.html", consultation=consultation, state=state,
-        sections=consultation_service.visible_sections(user, consultation),
+        sections=sections,
         draft_readable=access.can_read_draft(user, consultation),
         threads=response_service.threads(user, consultation),
         organisations_count=consultation_service.organisations_taking_part(consultation),
@@ -187,6 +202,9 @@ def respond(consultation_id: int):
     consultation = _consultation(consultation_id)
     form = {name: request.form.get(name, "") for name in RESPONSE_FIELDS}
     form["on_behalf_of_org"] = "on_behalf_of_org" in request.form
+    # Which of the page's forms was used, to open it again with the text after a refusal.
+    form["target"] = (f"section-{form['section_id']}" if form["section_id"] else
+                      f"question-{form['question_id']}" if form["question_id"] else "whole-all")
     try:
         response = response_service.respond(viewer(), consultation, form)
     except DomainError as error:
@@ -255,7 +273,7 @@ def moderate(consultation_id: int, response_id: int):
     else:
         try:
             response_service.hide_response(viewer(), response, request.form.get("reason", ""))
-        except DomainError as error:
+        except ValidationError as error:
             flash(str(error.message), "error")
         else:
             flash(_("The response is hidden. Its author sees why."), "info")

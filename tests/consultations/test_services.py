@@ -47,7 +47,7 @@ def test_consultation_details_are_validated(people, draft, data, field):
 def test_a_members_only_draft_cannot_get_a_public_consultation(people, app):
     from tests.consultations.conftest import SHORT_DRAFT, publish_draft
 
-    draft = publish_draft(people["editor"], SHORT_DRAFT, visibility="members")
+    draft = publish_draft(people["editor"], SHORT_DRAFT + "\nMembers only.", visibility="members")
     with pytest.raises(ValidationError) as raised:
         open_consultation(people["editor"], draft, visibility="public")
     assert raised.value.field == "visibility"
