@@ -71,8 +71,6 @@ def _time(value, field_name: str) -> str:
 
 
 def describe_meeting(meeting: Meeting, data: dict, actor: User) -> None:
-    from kb.services.consultations import _organisations
-
     if "kind" in data:
         try:
             meeting.kind = MeetingKind(str(data["kind"] or "meeting"))
