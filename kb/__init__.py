@@ -49,6 +49,9 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     from kb.services import indexing
 
     indexing.init_app(app)
+    from kb.services import response_search
+
+    response_search.init_app(app)
 
     from kb.views import register_blueprints
 

@@ -63,6 +63,11 @@ def init_command(admin_email: str | None):
     else:
         state = "present"
     Path(current_app.config["FILE_STORE_PATH"]).mkdir(parents=True, exist_ok=True)
+    from kb.search import responses as response_index
+    from kb.services import response_search
+
+    if response_index.ensure(response_search.index_path()):
+        response_search.rebuild()  # new, or of an older schema: fill it from the database
     click.echo(f"Instance: {instance}")
     click.echo("Database: up to date")
     click.echo("Vocabularies added: " + ", ".join(f"{k} {v}" for k, v in added.items()))
@@ -301,8 +306,12 @@ def reindex_command():
     from kb.services import indexing
 
     started = time.perf_counter()
+    from kb.services import response_search
+
     count = indexing.reindex()
-    click.echo(f"Indexed {count} resources in {time.perf_counter() - started:.1f} s.")
+    responses = response_search.rebuild()
+    click.echo(f"Indexed {count} resources and {responses} consultation responses in "
+               f"{time.perf_counter() - started:.1f} s.")
 
 
 @main.command("check")

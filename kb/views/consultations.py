@@ -99,6 +99,27 @@ def index():
                            can_manage=access.can_manage_consultations(user))
 
 
+@bp.get("/responses")
+def search_responses():
+    """Members search the responses; visitors only those of public consultations."""
+    from kb.services import response_search
+
+    args = request.args
+    try:
+        page = int(args.get("page") or 1)
+    except ValueError:
+        page = 0  # refused below with the contract's message
+    consultation_id = args.get("consultation") or None
+    try:
+        number = consultation_service.parse_id(consultation_id, "consultation")
+        results = response_search.search_responses(viewer(), args.get("q", ""), number, page)
+    except DomainError as error:
+        return render_template("consultations/search.html", results=None, q=args.get("q", ""),
+                               error=error.message), error.status
+    return render_template("consultations/search.html", results=results, q=results.q,
+                           error=None, by_line=response_service.by_line)
+
+
 @bp.get("/<int:consultation_id>")
 def detail(consultation_id: int):
     return _detail_page(_consultation(consultation_id))
