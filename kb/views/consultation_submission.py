@@ -47,11 +47,12 @@ def submission(consultation_id: int):
 @login_required
 def submission_file(consultation_id: int, fmt: str):
     consultation = consultation_service.get_managed_consultation(viewer(), consultation_id)
-    return send_submission(consultation, fmt, request.args.get("lang") or "en")
+    return send_submission(viewer(), consultation, fmt, request.args.get("lang") or "en")
 
 
-def send_submission(consultation, fmt: str, lang: str):
-    data, name, mimetype = submission_service.export(viewer(), consultation, fmt, lang)
+def send_submission(user, consultation, fmt: str, lang: str):
+    """The compiled document as a download, for the page and the API alike."""
+    data, name, mimetype = submission_service.export(user, consultation, fmt, lang)
     response = send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True,
                          download_name=name, max_age=0)
     response.headers["Cache-Control"] = "private, no-store"

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from flask import request
 
+from kb.views.api.openapi_consultations import consultation_paths, consultation_schemas
+
 ERROR_CODES = {"400": "Bad input", "401": "Missing or invalid token", "403": "Not allowed",
                "404": "Not found, or not visible to the caller", "405": "Method not allowed",
                "409": "Already in the knowledge base", "413": "Body too large"}
@@ -165,6 +167,7 @@ def openapi_document() -> dict:
                               **_errors("401", "404")},
             }},
             **_workshop_paths(),
+            **consultation_paths(),
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -261,6 +264,7 @@ def openapi_document() -> dict:
                     "created_at": {"type": "string", "format": "date-time"},
                     "updated_at": {"type": "string", "format": "date-time"}}},
                 **_workshop_schemas(),
+                **consultation_schemas(),
             },
         },
     }
