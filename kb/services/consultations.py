@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kb.extensions import db
 from kb.ingest import sections as sectioning
-from kb.ingest.khmer import khmer_ratio, normalise_khmer
+from kb.ingest.khmer import khmer_ratio
 from kb.models import (Consultation, ConsultationQuestion, ConsultationResponse,
                        ConsultationSection, ConsultationState, Organisation, Participation,
                        Resource, Status, User, Visibility)
@@ -35,10 +35,11 @@ MAX_DB_INT = 2**31 - 1
 # --- reading input ------------------------------------------------------------------------------
 
 def clean_text(value, limit: int = MAX_TEXT) -> str:
-    """Text as a person typed it: NUL bytes and lone surrogates dropped, Khmer normalised."""
+    """Text as a person typed it (Khmer too: search normalises its own copy), without NUL bytes
+    and lone surrogates, which no database or document format can hold."""
     text = "" if value is None else str(value)
     text = text.replace("\x00", "").encode("utf-8", "ignore").decode("utf-8")
-    return normalise_khmer(text.replace("\r\n", "\n").strip())[:limit]
+    return text.replace("\r\n", "\n").strip()[:limit]
 
 
 def one_line(value, limit: int) -> str:

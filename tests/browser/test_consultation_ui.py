@@ -60,7 +60,7 @@ def test_a_member_responds_in_khmer_on_a_phone_and_an_editor_compiles(
     sign_in_through_form(phone, member.email)
     switch_to_khmer(phone)
     phone.goto(f"/consultations/{open_consultation['id']}")
-    expect(phone.locator("h1")).to_have_text("អនុក្រឹត្យស្តីពីផែនការឃុំ")
+    expect(phone.locator("h1")).to_have_text("អនុក្រឹត្យស្ដីពីផែនការឃុំ")
     fits(phone)
 
     section = phone.locator("#article-2")

@@ -14,7 +14,8 @@ from kb.services import consultations, responses, submission
 from kb.services.errors import Conflict, PermissionDenied
 from tests.consultations.conftest import days, open_consultation
 
-KHMER_COMMENT = "ក្រុមប្រឹក្សាឃុំត្រូវការពេលវេលាបន្ថែមដើម្បីពិគ្រោះយោបល់ជាមួយប្រជាពលរដ្ឋ"
+# "ស្ដី" with its subscript DA, as people type it: the documents keep it, not a normalised TA.
+KHMER_COMMENT = "ក្រុមប្រឹក្សាឃុំត្រូវការពេលវេលាបន្ថែមដើម្បីពិគ្រោះយោបល់ស្ដីពីផែនការជាមួយប្រជាពលរដ្ឋ"
 KHMER_WORDING = "ក្រុមប្រឹក្សាឃុំនីមួយៗត្រូវផ្សព្វផ្សាយផែនការរបស់ខ្លួនក្នុងរយៈពេលហុកសិបថ្ងៃ"
 ENGLISH_COMMENT = "Plans should also be read aloud at village meetings for those who cannot read."
 HIDDEN_COMMENT = "This comment insults a named official and was hidden"
