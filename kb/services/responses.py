@@ -156,9 +156,9 @@ def endorse(actor: User, response: ConsultationResponse) -> ResponseEndorsement:
         return existing
     row = ResponseEndorsement(response=response, organisation_id=actor.organisation_id,
                               user=actor)
-    db.session.add(row)
-    audit.record(actor, "response.endorse", response)
     try:
+        db.session.add(row)
+        audit.record(actor, "response.endorse", response)  # flushes: the insert happens here
         db.session.commit()
     except IntegrityError:  # another member of the organisation endorsed it just now
         db.session.rollback()

@@ -176,3 +176,35 @@ def test_members_are_told_when_a_consultation_opens(people, draft):
                       organisations=["CARD"])
     told = db.session.scalars(select(Notification).where(Notification.id > (before or 0)))
     assert sorted(n.user_id for n in told) == sorted([people["card"].id, people["card2"].id])
+
+
+def test_two_members_of_one_organisation_endorsing_at_once_make_one_endorsement(
+        consultation, people, monkeypatch):
+    """The second insert hits the unique constraint (as when both requests checked before
+    either wrote): it is answered with the endorsement that won, not an error."""
+    proposal = responses.respond(people["cows"], consultation, {"text": "Publish the plans",
+                                                               "on_behalf_of_org": True})
+    first = responses.endorse(people["card"], proposal)
+    looked = []
+    real = responses._endorsement
+
+    def not_yet_seen(response, organisation_id):  # the check ran before the other's commit
+        looked.append(organisation_id)
+        return None if len(looked) == 1 else real(response, organisation_id)
+
+    monkeypatch.setattr(responses, "_endorsement", not_yet_seen)
+    second = responses.endorse(people["card2"], proposal)
+    assert second.id == first.id and len(looked) == 2
+    assert db.session.scalar(select(func.count(ResponseEndorsement.id))) == 1
+
+
+def test_deleting_the_draft_keeps_the_consultation_and_its_responses(consultation, people):
+    from kb.services import resources as resource_service
+
+    said = responses.respond(people["card"], consultation, {
+        "text": "Keep this", "section_id": consultation.sections[1].id})
+    resource_service.delete_resource(people["editor"], consultation.resource)
+    db.session.expire_all()
+    kept = consultations.get_consultation(people["card"], consultation.id)
+    assert kept.resource_id is None and len(kept.sections) == 4
+    assert [r.text for r in responses.visible_responses(people["card"], kept)] == [said.text]
