@@ -12,7 +12,7 @@ from argon2 import PasswordHasher
 
 from kb.services import accounts, clock, consultations, ingestion, processing
 from kb.services.ingestion import Upload
-from tests.conftest import SHARED_DATA, sign_in
+from tests.conftest import SHARED_DATA
 
 UDHR = SHARED_DATA / "khmer-udhr-text"
 UDHR_NS = "{http://efele.net/udhr}"
