@@ -10,7 +10,7 @@ import pypdfium2
 import pytest
 
 from kb.models import Status
-from kb.services import consultations, responses, submission
+from kb.services import consultations, responses, submission, workflow
 from kb.services.errors import Conflict, PermissionDenied
 from tests.consultations.conftest import days, open_consultation
 
@@ -18,6 +18,7 @@ from tests.consultations.conftest import days, open_consultation
 KHMER_COMMENT = "ក្រុមប្រឹក្សាឃុំត្រូវការពេលវេលាបន្ថែមដើម្បីពិគ្រោះយោបល់ស្ដីពីផែនការជាមួយប្រជាពលរដ្ឋ"
 KHMER_WORDING = "ក្រុមប្រឹក្សាឃុំនីមួយៗត្រូវផ្សព្វផ្សាយផែនការរបស់ខ្លួនក្នុងរយៈពេលហុកសិបថ្ងៃ"
 ENGLISH_COMMENT = "Plans should also be read aloud at village meetings for those who cannot read."
+PACT_COMMENT = "Article 3 should say how citizens' comments are answered."
 HIDDEN_COMMENT = "This comment insults a named official and was hidden"
 
 
@@ -45,6 +46,8 @@ def closed(consultation, people):
         "on_behalf_of_org": True})
     responses.respond(people["cows"], consultation, {
         "text": ENGLISH_COMMENT, "question_id": question.id, "on_behalf_of_org": True})
+    responses.respond(people["pact"], consultation, {
+        "text": PACT_COMMENT, "section_id": consultation.sections[3].id, "on_behalf_of_org": True})
     responses.endorse(people["pact"], card)
     hidden = responses.respond(people["loner"], consultation, {"text": HIDDEN_COMMENT})
     responses.hide_response(people["editor"], hidden, "Insults a person")
@@ -60,8 +63,8 @@ def test_the_docx_has_every_visible_response_and_no_hidden_one(closed, people, l
     data, name, mimetype = submission.export(people["editor"], closed, "docx", lang)
     assert name.endswith(f"-{lang}.docx") and mimetype.endswith("wordprocessingml.document")
     text = docx_text(data)
-    for expected in (KHMER_COMMENT, KHMER_WORDING, ENGLISH_COMMENT, "CARD", "COWS",
-                     "Pact Cambodia", "Article 2", "Is thirty days enough?",
+    for expected in (KHMER_COMMENT, KHMER_WORDING, ENGLISH_COMMENT, PACT_COMMENT, "CARD",
+                     "COWS", "Pact Cambodia", "Article 2", "Article 3", "Is thirty days enough?",
                      "The members of the working group submit these comments."):
         assert expected in text, expected
     assert HIDDEN_COMMENT not in text
@@ -77,8 +80,8 @@ def test_the_pdf_text_comes_back_with_khmer_intact(closed, people, lang):
     data, name, mimetype = submission.export(people["editor"], closed, "pdf", lang)
     assert data.startswith(b"%PDF-") and mimetype == "application/pdf"
     text = squeeze(pdf_text(data))
-    for expected in (KHMER_COMMENT, KHMER_WORDING, ENGLISH_COMMENT, "CARD", "COWS",
-                     "PactCambodia", "Article2", "Isthirtydaysenough?"):
+    for expected in (KHMER_COMMENT, KHMER_WORDING, ENGLISH_COMMENT, PACT_COMMENT, "CARD",
+                     "COWS", "PactCambodia", "Article2", "Article3", "Isthirtydaysenough?"):
         assert squeeze(expected) in text, expected
     assert squeeze(HIDDEN_COMMENT) not in text
 
@@ -102,3 +105,7 @@ def test_the_submission_is_stored_as_policy_feedback_for_review(closed, people):
                         consultations.consultations_about(None, resource)]
     with pytest.raises(Conflict):
         submission.store_submission(people["editor"], closed, "en")
+    # The usual review publishes it; the draft's page and its own page link the consultation.
+    workflow.approve(people["editor"], resource)
+    assert resource.status == Status.PUBLISHED
+    assert closed in consultations.consultations_about(None, closed.resource)
