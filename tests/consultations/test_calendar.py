@@ -154,3 +154,10 @@ def test_the_meeting_form_keeps_what_was_typed(app, people):
     meeting_path = created.headers["Location"]
     assert editor.post(meeting_path + "/delete", data={"csrf_token": token}).status_code == 302
     assert editor.get(meeting_path).status_code == 404
+
+
+def test_an_empty_month_says_so(app, people):
+    for language, text in (("en", "Nothing is in the calendar this month."),
+                           ("km", "មិនមានអ្វីនៅក្នុងប្រតិទិនសម្រាប់ខែនេះទេ។")):
+        page = client_for(app, people, "anonymous", language).get("/calendar?month=2031-02")
+        assert page.status_code == 200 and text in page.get_data(as_text=True)
