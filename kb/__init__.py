@@ -53,7 +53,8 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
 
     response_search.init_app(app)
 
-    from kb.views import register_blueprints
+    from kb.views import guard, register_blueprints
 
+    guard.init_app(app)  # before the routes: they take its converter for ids
     register_blueprints(app)
     return app

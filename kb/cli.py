@@ -289,7 +289,7 @@ def reprocess_command(include_failed, everything, workers):
 
     ids = (list(db.session.scalars(select(ResourceFile.id).order_by(ResourceFile.id)))
            if everything else processing.pending_file_ids(include_failed=include_failed))
-    done = processing.process_files(ids, workers=workers)
+    done = processing.process_files(ids, workers=workers, again=True)
     failed = [f for f in done if f.extraction_state.value == "failed"]
     click.echo(f"Processed: {len(done)}; text read: {len(done) - len(failed)}; "
                f"failed: {len(failed)}")
@@ -318,15 +318,16 @@ def reindex_command():
 @click.option("--repair", is_flag=True, help="Fix what can be fixed, then check again.")
 @with_appcontext
 def check_command(repair):
-    """Verify that the database, the stored files and the search index agree."""
-    from kb.services import indexing
+    """Verify that the database, the stored files, the search index and the queue of
+    background work agree."""
+    from kb.services import maintenance
 
-    report = indexing.check()
+    report = maintenance.check()
     for line in report.lines():
         click.echo(line)
     if repair and not report.ok:
         click.echo("Repairing…")
-        report = indexing.repair(report)
+        report = maintenance.repair(report)
         for line in report.lines():
             click.echo(line)
     if not report.ok:
@@ -351,17 +352,23 @@ def notices_command():
 @click.option("--host", default=None, help="Address to listen on [default: 127.0.0.1].")
 @click.option("--port", default=None, type=int, help="Port to listen on [default: 5000].")
 @click.option("--threads", default=None, type=int, help="Worker threads [default: 8].")
+@click.option("--no-worker", is_flag=True,
+              help="Leave background work (reading files) to `kb worker` processes.")
 @with_appcontext
-def run_command(host, port, threads):
+def run_command(host, port, threads, no_worker):
     """Serve the application with Waitress, a production WSGI server."""
     import waitress
 
-    from kb.services import processing
-
     from kb.services import reminders
+    from kb.services.worker import stop_worker, worker_for
 
     app = current_app._get_current_object()
-    processing.schedule(processing.pending_file_ids())  # files left unread by a stop or crash
+    if not no_worker:
+        # Takes queued work, and work whose process died once its lease runs out; never a
+        # file another live process is reading.
+        worker_for(app).wake()
+    # Consultation notices (opening, three days before the deadline) depend on the date: look
+    # every CONSULTATION_NOTICE_SECONDS. Sent once however many processes look.
     reminders.start_background(app, float(app.config.get("CONSULTATION_NOTICE_SECONDS") or 0))
     host = host or app.config["RUN_HOST"]
     port = port or app.config["RUN_PORT"]
@@ -370,5 +377,35 @@ def run_command(host, port, threads):
             and not app.config["PROXY_FIX_HOPS"]:
         click.echo("Note: sign-in cookies are HTTPS-only. Serve through an HTTPS reverse proxy "
                    "(see README), or set KB_SESSION_COOKIE_SECURE=0 on a trusted LAN.", err=True)
-    waitress.serve(app, host=host, port=port, threads=threads or app.config["RUN_THREADS"],
-                   ident="kb", clear_untrusted_proxy_headers=True)
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads or app.config["RUN_THREADS"],
+                       ident="kb", clear_untrusted_proxy_headers=True)
+    finally:
+        stop_worker(app)
+
+
+@main.command("worker")
+@click.option("--threads", default=None, type=int,
+              help="Files read at a time [default: the number of cores].")
+@with_appcontext
+def worker_command(threads):
+    """Do background work (text extraction, OCR, thumbnails) until stopped (Ctrl+C, SIGTERM)."""
+    import os
+    import signal
+    import threading
+
+    from kb.services.worker import Worker
+
+    app = current_app._get_current_object()
+    count = threads or os.cpu_count() or 1
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    worker = Worker(app, threads=count).start()
+    click.echo(f"Worker {worker.owner}: {count} thread(s); Ctrl+C to stop", err=True)
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        worker.stop()
+        click.echo("Worker stopped.", err=True)

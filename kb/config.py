@@ -27,6 +27,14 @@ class Defaults:
     # in the serving process picks up new files after each upload; "inline": the uploading
     # request or command waits for it (used by `kb import`).
     EXTRACTION_MODE = "background"
+    # The queue of that work (kb/services/jobs.py): a claimed job's lease, renewed by a heartbeat
+    # every third of it, so a dead process's job is taken over after at most this long; how
+    # often an idle worker looks at the queue (other processes' work); threads per worker.
+    JOB_LEASE_SECONDS = 60
+    JOB_POLL_SECONDS = 2.0
+    WORKER_THREADS = 1
+    # `kb check` reports (and --repair removes) upload temporaries older than this.
+    STRAY_UPLOAD_SECONDS = 3600
     EXTRACTION_TIMEOUT = 120  # seconds per file
     EXTRACTION_MEMORY_MB = 1536
     EXTRACTION_OCR = True  # when Tesseract is installed

@@ -19,6 +19,7 @@ from kb.cli import main as kb_main
 from kb.extensions import db
 from kb.models import Role
 from kb.services import accounts
+from kb.services.worker import stop_worker
 
 PASSWORD = "correct horse battery"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -64,9 +65,7 @@ def app(instance):
     app.before_request_funcs.setdefault(None, []).insert(0, _fresh_globals_per_request)
     with app.app_context():
         yield app
-        executor = app.extensions.get("kb_processing")
-        if executor is not None:
-            executor.shutdown(wait=True)
+        stop_worker(app)
         db.session.remove()
         db.engine.dispose()
 
@@ -88,6 +87,14 @@ def make_user(app):
                                     org=org)
 
     return factory
+
+
+def finish_background_work(app) -> None:
+    """Wait until the application's worker has done every queued job (text, thumbnails)."""
+    worker = app.extensions.get("kb_worker")
+    if worker is not None:
+        assert worker.drain(timeout=120), "background jobs did not finish"
+    db.session.expire_all()
 
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')

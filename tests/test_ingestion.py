@@ -10,7 +10,7 @@ import pytest
 from kb.extensions import db
 from kb.models import Resource, ResourceFile
 from kb.services import accounts
-from tests.conftest import SHARED_DATA, csrf_token, run_kb, sign_in
+from tests.conftest import SHARED_DATA, csrf_token, finish_background_work, run_kb, sign_in
 
 OFFICE = SHARED_DATA / "office-docs"
 PDF = OFFICE / "pdf" / "002-trivial-libre-office-writer.pdf"
@@ -58,9 +58,7 @@ def test_upload_is_prompt_and_text_arrives_in_the_background(app, client, make_u
     user = make_user("contributor")
     response = upload(client, user, [("guide.txt", "Commune council budget guide".encode())])
     resource = db.session.get(Resource, response.get_json()["id"])
-    executor = app.extensions["kb_processing"]
-    executor.submit(lambda: None).result(timeout=60)  # the queue runs in order: wait for it
-    db.session.expire_all()
+    finish_background_work(app)
     (stored,) = resource.current_files
     assert stored.extraction_state.value == "ok"
     assert "Commune council budget guide" in stored.text
@@ -200,7 +198,8 @@ def test_submit_through_the_api(inline_app, client, make_user):
     response = client.post(f"/api/v1/resources/{created['id']}/submit", headers=bearer(owner))
     assert response.status_code == 200 and response.get_json()["status"] == "submitted"
     twice = client.post(f"/api/v1/resources/{created['id']}/submit", headers=bearer(owner))
-    assert twice.status_code == 400
+    assert twice.status_code == 409  # its state forbids it
+    assert twice.get_json()["error"]["field"] == "status"
 
 
 def test_contribute_page_uploads_several_files(inline_app, client, make_user):

@@ -13,7 +13,7 @@ from kb.extensions import db
 from kb.models import Resource
 from kb.services import accounts, indexing, resources, workflow
 from kb.services import search as search_service
-from tests.conftest import SHARED_DATA, run_kb
+from tests.conftest import SHARED_DATA, finish_background_work, run_kb
 from tests.factories import make_resource
 
 COUNCIL_KM = "ក្រុមប្រឹក្សាឃុំ"
@@ -153,7 +153,7 @@ def test_extracted_file_text_is_searchable(app, client, people):
         "file": (io.BytesIO("Minutes: the sangkat discussed irrigation canals.".encode()),
                  "minutes.txt")}, content_type="multipart/form-data")
     assert response.status_code == 201, response.get_json()
-    app.extensions["kb_processing"].shutdown(wait=True)  # the text is read in the background
+    finish_background_work(app)  # the text is read in the background
     body = api_search(client, q="irrigation canals")
     assert ids(body) == [response.get_json()["id"]]
 

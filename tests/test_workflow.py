@@ -109,10 +109,10 @@ def test_only_the_owner_submits_and_only_drafts_or_returned_resources(people):
         with pytest.raises(PermissionDenied):
             workflow.submit(someone, resource)
     workflow.submit(people["alice"], resource)
-    with pytest.raises(ValidationError):
+    with pytest.raises(Conflict):
         workflow.submit(people["alice"], resource)  # already submitted
     workflow.approve(people["editor"], resource)
-    with pytest.raises(ValidationError):
+    with pytest.raises(Conflict):
         workflow.submit(people["alice"], resource)  # published
     assert resource.status == Status.PUBLISHED
 
@@ -132,16 +132,16 @@ def test_only_editors_and_admins_review_publish_unpublish_and_restore(people):
 def test_a_review_needs_a_submitted_resource_and_a_known_decision(people):
     editor = people["editor"]
     resource = draft(people)
-    with pytest.raises(ValidationError) as refused:
+    with pytest.raises(Conflict) as refused:
         workflow.approve(editor, resource)
     assert refused.value.field == "status"
     workflow.submit(people["alice"], resource)
     with pytest.raises(ValidationError) as refused:
         workflow.review(editor, resource, "maybe")
     assert refused.value.field == "decision"
-    with pytest.raises(ValidationError):
+    with pytest.raises(Conflict):
         workflow.unpublish(editor, resource)  # not published
-    with pytest.raises(ValidationError):
+    with pytest.raises(Conflict):
         workflow.restore(editor, resource)  # not archived
     assert resource.status == Status.SUBMITTED
 
@@ -718,12 +718,12 @@ def test_api_review_errors(client, people):
         error = assert_error(client.post(url, headers=editor, json=body), 400)
         assert error["field"] == "decision"
     assert_error(client.post(url, headers=editor, data="decision=approve",
-                             content_type="application/x-www-form-urlencoded"), 400)
+                             content_type="application/x-www-form-urlencoded"), 415)
     assert_error(client.post(url, headers=editor, json={"decision": "reject", "comment": 5}),
                  400)
     published = make_resource(people["alice"], publisher=people["editor"])
     error = assert_error(client.post(f"/api/v1/resources/{published.id}/review", headers=editor,
-                                     json={"decision": "approve"}), 400)
+                                     json={"decision": "approve"}), 409)
     assert error["field"] == "status"
     db.session.expire_all()
     assert db.session.get(Resource, resource.id).status == Status.SUBMITTED
@@ -731,8 +731,8 @@ def test_api_review_errors(client, people):
 
 def test_api_review_is_in_the_openapi_document(client):
     document = client.get("/api/v1/openapi.json").get_json()
-    operation = document["paths"]["/resources/{id}/review"]["post"]
+    operation = document["paths"]["/resources/{resource_id}/review"]["post"]
     assert operation["operationId"] == "reviewResource"
-    assert {"400", "401", "403", "404"} <= set(operation["responses"])
+    assert {"400", "401", "403", "404", "409", "413", "415"} <= set(operation["responses"])
     schema = document["components"]["schemas"]["ReviewDecision"]
     assert schema["properties"]["decision"]["enum"] == ["approve", "reject"]

@@ -595,10 +595,15 @@ def test_api_permissions_and_errors(client, people):
     assert bad.get_json()["error"]["field"] == "title"
     error(client.post("/api/v1/workshops", headers=bearer(trainer), data="[]",
                       content_type="application/json"), 400, "invalid")
-    odd = client.post("/api/v1/workshops", headers=bearer(trainer), json={
-        "title": 2025, "description": 7, "language": None, "visibility": 3})
-    error(odd, 400, "invalid")  # JSON numbers and nulls are input too, never a 500
-    assert odd.get_json()["error"]["field"] == "visibility"
+    # JSON numbers, nulls and objects are input too: refused with the field, never stored as
+    # their Python spelling ({"a": 1} once became the title "{'a': 1}"), never a 500.
+    for field, value in (("title", 2025), ("title", {"a": 1}), ("description", 7),
+                         ("language", None), ("visibility", 3), ("date", "soon"),
+                         ("location", ["x"]), ("nonsense", "x")):
+        odd = client.post("/api/v1/workshops", headers=bearer(trainer),
+                          json={"title": "Fine", **{field: value}})
+        error(odd, 400, "invalid")
+        assert odd.get_json()["error"]["field"] == field, (field, value)
 
     for path in (f"/api/v1/workshops/{private.id}", f"/api/v1/workshops/{private.id}/export"):
         error(client.get(path), 404, "not_found")

@@ -81,6 +81,25 @@ def keep(store_root: str | Path, received: ReceivedFile) -> Path:
     return target
 
 
+def stray_temporaries(store_root: str | Path, older_than: float) -> list[Path]:
+    """Upload temporaries left for more than `older_than` seconds: a process stopped while it
+    received them (a live upload finishes or discards its own within seconds or minutes)."""
+    import time
+
+    tmp_dir = Path(store_root) / "tmp"
+    if not tmp_dir.is_dir():
+        return []
+    cutoff = time.time() - older_than
+    stray = []
+    for path in tmp_dir.iterdir():
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                stray.append(path)
+        except FileNotFoundError:  # finished or discarded just now
+            continue
+    return sorted(stray)
+
+
 def exists(store_root: str | Path, sha256: str) -> bool:
     return blob_path(store_root, sha256).exists()
 

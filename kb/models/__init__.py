@@ -1,9 +1,10 @@
 """Plain domain data: no HTTP, no url_for. Importing this package registers every table."""
-from kb.models.base import Base, utcnow
+from kb.models.base import MAX_ID, Base, utcnow, valid_id
 from kb.models.resources import (
     LANGUAGES, ExtractionState, Resource, ResourceAuthor, ResourceEvent, ResourceFile,
     ResourceLanguage, Status, Tag, Visibility, resource_objectives, resource_tags,
 )
+from kb.models.jobs import Job, JobState
 from kb.models.users import AccountStatus, ApiToken, AuditEvent, Notification, Role, User
 from kb.models.vocab import (Commune, District, GlossaryEntry, Objective, Organisation, Province,
                              ResourceKind)
@@ -14,11 +15,12 @@ from kb.models.consultations import (Consultation, ConsultationQuestion, Consult
 from kb.models.calendar import CalendarFeed, Meeting, MeetingKind
 
 __all__ = [
-    "Base", "utcnow", "LANGUAGES", "ExtractionState", "Resource", "ResourceAuthor",
-    "ResourceEvent", "ResourceFile", "ResourceLanguage", "Status", "Tag", "Visibility",
-    "resource_objectives", "resource_tags", "AccountStatus", "ApiToken", "AuditEvent",
-    "Notification", "Role", "User", "Commune", "District", "GlossaryEntry", "Objective",
-    "Organisation", "Province", "ResourceKind", "Workshop", "WorkshopItem", "WorkshopVisibility",
+    "MAX_ID", "Base", "utcnow", "valid_id", "LANGUAGES", "ExtractionState", "Resource",
+    "ResourceAuthor", "ResourceEvent", "ResourceFile", "Job", "JobState", "ResourceLanguage",
+    "Status", "Tag", "Visibility", "resource_objectives", "resource_tags", "AccountStatus",
+    "ApiToken", "AuditEvent", "Notification", "Role", "User", "Commune", "District",
+    "GlossaryEntry", "Objective", "Organisation", "Province", "ResourceKind", "Workshop",
+    "WorkshopItem", "WorkshopVisibility",
     "Consultation", "ConsultationQuestion", "ConsultationResponse", "ConsultationSection",
     "ConsultationState", "Participation", "ResponseEndorsement", "CalendarFeed", "Meeting",
     "MeetingKind",

@@ -11,7 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 
 from kb.extensions import db
-from kb.models import AccountStatus, ApiToken, Organisation, Role, User, utcnow
+from kb.models import AccountStatus, ApiToken, Organisation, Role, User, utcnow, valid_id
 from kb.services import audit
 from kb.services.errors import (Conflict, NotAuthenticated, NotFound, PermissionDenied,
                                 ValidationError)
@@ -262,7 +262,7 @@ def user_for_token(token: str) -> User | None:
 
 
 def revoke_token(user: User, token_id: int) -> None:
-    row = db.session.get(ApiToken, token_id)
+    row = db.session.get(ApiToken, valid_id(token_id) or 0)
     if row is None or row.user_id != user.id:
         raise NotFound(_l("No such token."))
     row.revoked_at = utcnow()
@@ -276,7 +276,7 @@ def load_session_user(session_id: str) -> User | None:
         user_id, version = (int(part) for part in session_id.split(":", 1))
     except (ValueError, AttributeError):
         return None
-    user = db.session.get(User, user_id)
+    user = db.session.get(User, valid_id(user_id) or 0)
     if user is None or user.session_version != version or not user.is_active:
         return None
     return user

@@ -13,10 +13,17 @@ from sqlalchemy.orm.attributes import set_committed_value
 from kb.extensions import db
 from kb.ingest import storage
 from kb.models import ExtractionState, Resource, ResourceFile, User
-from kb.services import access, audit, processing, resources, workflow
+from kb.services import access, audit, jobs, processing, resources, workflow
 from kb.services.errors import Conflict, DomainError, PermissionDenied, ValidationError
 
 MAX_FILES_PER_RESOURCE = 20
+
+
+def accepted_content_types() -> tuple[str, ...]:
+    """The types a stored file can have (decided from its bytes at upload)."""
+    from kb.ingest.sniff import ALLOWED_TYPES
+
+    return tuple(ALLOWED_TYPES)
 
 
 class UploadTooLarge(DomainError):
@@ -192,6 +199,7 @@ def create_with_files(actor: User, data: dict, checked: list[Checked], submit: b
     if read is not None:
         for stored in files:
             read(stored)
+    jobs.queue_new(files)
     if publish:
         workflow.publish(actor, resource, commit=False)
     elif submit:
@@ -236,6 +244,7 @@ def add_files(actor: User, resource: Resource, uploads: list[Upload]) -> list[Re
     checked = receive_uploads(actor, uploads)
     try:
         files = _attach(actor, resource, checked)
+        jobs.queue_new(files)
         audit.record(actor, "resource.files", resource, added=[c.name for c in checked])
         db.session.commit()
     except BaseException:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import selectinload
 
 from kb.extensions import db
 from kb.ingest.sanitize import plain_text
-from kb.models import Objective, Resource, ResourceKind
+from kb.models import Objective, Resource, ResourceKind, valid_id
 from kb.services import access
 
 METADATA_PREFIX = "oai_dc"
@@ -128,7 +128,7 @@ def find_record(repository: Repository, identifier: str) -> Resource:
     """The harvestable resource an OAI identifier names. Raises OAIError (idDoesNotExist)."""
     prefix = f"oai:{repository.identifier}:"
     local = identifier[len(prefix):] if identifier.startswith(prefix) else ""
-    resource = db.session.get(Resource, int(local)) if local.isdigit() else None
+    resource = db.session.get(Resource, valid_id(local) or 0)
     if resource is None or not access.can_view_resource(None, resource):
         raise OAIError("idDoesNotExist", f"No record has the identifier {identifier}.")
     return resource

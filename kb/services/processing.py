@@ -1,10 +1,15 @@
 """After a file is stored: extracting its text and making its thumbnail, off the request path.
 
-The database says which files still need work (extraction state "pending"), so nothing is lost
-if the process stops: `kb reprocess`, or the next start of `kb run`, picks them up again.
+The work is a job in the database (kb/services/jobs.py), queued in the transaction that stored
+the file, so nothing is lost if a process stops: a process claims a job with a lease, renews
+the lease with a heartbeat while it reads the file, and records the result and "done" in one
+transaction. A job whose process died is taken over when its lease runs out; a job held by a
+live process is never taken twice. `kb run` (unless --no-worker) and `kb worker` run the
+queue; `kb import` and `kb reprocess` claim their own files' jobs and read them at once.
 """
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -18,9 +23,9 @@ from sqlalchemy import select
 from kb.extensions import db
 from kb.ingest import storage
 from kb.models import ExtractionState, ResourceAuthor, ResourceFile, ResourceLanguage, utcnow
-from kb.services import resources
+from kb.services import jobs, resources
 
-_executor_lock = threading.Lock()
+log = logging.getLogger(__name__)
 # process_files writes its results in batches: a commit (a sync to disk) per file cost more than
 # reading a small file. A stop in between loses at most these results; their files stay
 # "pending" and `kb reprocess` reads them again. At most a second between commits, so that the
@@ -89,60 +94,130 @@ def _record_missing(stored: ResourceFile) -> None:
 
 def process_file(file_id: int) -> ResourceFile | None:
     """Extract one file's text and properties, make its thumbnail, and fill the resource's
-    empty metadata from the file's own properties. Failures are recorded, never raised."""
-    stored = db.session.get(ResourceFile, file_id)
-    if stored is None:
-        return None
-    blob = _blob(stored)
-    if blob.exists():
-        _record(stored, _work(blob, stored.content_type, thumbnail_path(stored.sha256),
-                              _limits()))
-    else:
-        _record_missing(stored)
-    db.session.commit()
-    return stored
+    empty metadata from the file's own properties, now, in this process (its job claimed
+    first: a file another live process is reading is left to it). Failures are recorded,
+    never raised."""
+    done = process_files([file_id], workers=1)
+    return done[0] if done else db.session.get(ResourceFile, file_id)
 
 
 def process_files(file_ids: list[int], workers: int | None = None,
-                  on_done: Callable[[ResourceFile], None] | None = None) -> list[ResourceFile]:
-    """Process many files with `workers` extractions at a time (default: one per core);
-    results are written from this thread, a commit every COMMIT_EVERY results or
-    COMMIT_SECONDS seconds, and at the end."""
+                  on_done: Callable[[ResourceFile], None] | None = None,
+                  again: bool = False) -> list[ResourceFile]:
+    """Read many files now, `workers` at a time (default: one per core): their jobs are queued
+    (again, with `again`: reprocessing) and claimed for this process, kept alive by a heartbeat,
+    and finished with their results, a commit every COMMIT_EVERY results or COMMIT_SECONDS
+    seconds, and at the end. Files whose job another live process holds are left to it."""
     workers = workers or os.cpu_count() or 1
+    owner = jobs.new_owner("batch")
+    jobs.enqueue(list(file_ids), again=again)
+    db.session.commit()
+    held = _claim_all(owner, list(file_ids))
     limits, done = _limits(), []
     batch = _Batch()
-    try:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kb-extract") as pool:
-            futures = {}
-            for file_id in file_ids:
-                stored = db.session.get(ResourceFile, file_id)
-                if stored is None:
-                    continue
-                blob = _blob(stored)
-                if not blob.exists():
-                    _record_missing(stored)
-                    batch.added()
-                    done.append(stored)
-                    if on_done:
-                        on_done(stored)
-                    continue
-                futures[pool.submit(_work, blob, stored.content_type,
-                                    thumbnail_path(stored.sha256), limits)] = file_id
-            for future in as_completed(futures):
-                stored = db.session.get(ResourceFile, futures[future])
-                _record(stored, future.result())
-                batch.added()
-                done.append(stored)
-                if on_done:
-                    on_done(stored)
-    except BaseException:
+    app = current_app._get_current_object()
+    with _Heartbeat(app, owner, held.ids):
         try:
-            batch.commit()  # what was read is kept, even when stopped
-        except Exception:
-            db.session.rollback()
-        raise
-    batch.commit()
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kb-extract") as pool:
+                futures = {}
+                for job in list(held.values()):
+                    stored = db.session.get(ResourceFile, job.file_id)
+                    blob = _blob(stored) if stored is not None else None
+                    if blob is None or not blob.exists():
+                        if stored is not None:
+                            _record_missing(stored)
+                            done.append(stored)
+                        _finished(owner, held, job.id, batch, stored, on_done)
+                        continue
+                    futures[pool.submit(_work, blob, stored.content_type,
+                                        thumbnail_path(stored.sha256), limits)] = job.id
+                for future in as_completed(futures):
+                    job_id = futures[future]
+                    stored = db.session.get(ResourceFile, held[job_id].file_id)
+                    if stored is not None:
+                        _record(stored, future.result())
+                        done.append(stored)
+                    _finished(owner, held, job_id, batch, stored, on_done)
+        except BaseException:
+            try:
+                batch.commit()  # what was read is kept, even when stopped
+            except Exception:
+                db.session.rollback()
+            jobs.release(owner, list(held))
+            raise
+        batch.commit()
     return done
+
+
+class Held(dict):
+    """The jobs a process holds, job id -> job; read by its heartbeat thread as it changes."""
+
+    def __init__(self):
+        super().__init__()
+        self.lock = threading.Lock()
+
+    def __setitem__(self, key, value):
+        with self.lock:
+            super().__setitem__(key, value)
+
+    def pop(self, key, default=None):
+        with self.lock:
+            return super().pop(key, default)
+
+    def ids(self) -> list[int]:
+        with self.lock:
+            return list(self.keys())
+
+
+def _claim_all(owner: str, file_ids: list[int]) -> Held:
+    """Claim the jobs of these files (in chunks: an IN list stays short)."""
+    held = Held()
+    for start in range(0, len(file_ids), 500):
+        chunk = file_ids[start:start + 500]
+        for job in jobs.claim(owner, limit=len(chunk), file_ids=chunk):
+            if job.attempts > jobs.MAX_ATTEMPTS:
+                jobs.give_up(job)
+                db.session.commit()
+                continue
+            held[job.id] = job
+    return held
+
+
+def _finished(owner, held: Held, job_id: int, batch: "_Batch", stored, on_done) -> None:
+    jobs.finish(owner, job_id)
+    held.pop(job_id, None)
+    batch.added()
+    if on_done and stored is not None:
+        on_done(stored)
+
+
+class _Heartbeat:
+    """Renews the leases of the jobs `held()` returns every third of a lease, from its own
+    thread and database session, while the block runs."""
+
+    def __init__(self, app, owner: str, held: Callable[[], list[int]]):
+        self.app, self.owner, self.held = app, owner, held
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="kb-heartbeat", daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopped.set()
+        self.thread.join(timeout=10)
+
+    def _run(self) -> None:
+        with self.app.app_context():
+            interval = jobs.lease_seconds() / 3
+            while not self.stopped.wait(interval):
+                try:
+                    jobs.renew(self.owner, self.held())
+                except Exception:  # a database hiccup: the next beat tries again
+                    db.session.rollback()
+                    log.warning("renewing job leases failed", exc_info=True)
+            db.session.remove()
 
 
 class _Batch:
@@ -179,40 +254,19 @@ def _fill_metadata_from(stored: ResourceFile) -> None:
         resource.language_rows = [ResourceLanguage(code=props["language"])]
 
 
-def _executor(app) -> ThreadPoolExecutor:
-    with _executor_lock:
-        executor = app.extensions.get("kb_processing")
-        if executor is None:
-            executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-extract")
-            app.extensions["kb_processing"] = executor
-        return executor
-
-
-def _run_in_background(app, file_ids: list[int]) -> None:
-    with app.app_context():
-        for file_id in file_ids:
-            try:
-                process_file(file_id)
-            except Exception:  # keep the worker alive; the file stays pending for a retry
-                db.session.rollback()
-                app.logger.exception("Processing file %s failed", file_id)
-        db.session.remove()
-
-
-def schedule(file_ids: list[int]):
-    """Process files as configured: in the background (the default) or right now.
-    Returns a Future in background mode (tests and commands may wait on it)."""
+def schedule(file_ids: list[int]) -> None:
+    """After a commit that queued these files' jobs: read them now ("inline"), or wake this
+    process's worker ("background", the default; it starts on first use), or leave them to
+    another process's worker ("off")."""
     if not file_ids:
-        return None
+        return
     mode = current_app.config["EXTRACTION_MODE"]
     if mode == "inline":
-        for file_id in file_ids:
-            process_file(file_id)
-        return None
-    if mode == "off":
-        return None
-    app = current_app._get_current_object()
-    return _executor(app).submit(_run_in_background, app, list(file_ids))
+        process_files(list(file_ids), workers=1)
+    elif mode == "background":
+        from kb.services.worker import worker_for
+
+        worker_for(current_app._get_current_object()).wake()
 
 
 def pending_file_ids(include_failed: bool = False) -> list[int]:

@@ -11,7 +11,7 @@ from kb.extensions import db
 from kb.ingest.sanitize import render_summary
 from kb.models import (
     LANGUAGES, Commune, Objective, Resource, ResourceAuthor, ResourceEvent, ResourceFile,
-    ResourceKind, ResourceLanguage, Role, Status, Tag, User, Visibility,
+    ResourceKind, ResourceLanguage, Role, Status, Tag, User, Visibility, valid_id,
 )
 from kb.services import access, audit
 from kb.services.accounts import find_organisation
@@ -195,7 +195,7 @@ def delete_resource(actor: User, resource: Resource) -> None:
 
 def get_resource(user: User | None, resource_id: int) -> Resource:
     """The resource if `user` may see it; NotFound otherwise, exactly as if it did not exist."""
-    resource = db.session.get(Resource, resource_id)
+    resource = db.session.get(Resource, valid_id(resource_id) or 0)
     if resource is None or not access.can_view_resource(user, resource):
         raise NotFound(_l("No such resource."))
     return resource
@@ -216,7 +216,7 @@ def count_visible(user: User | None) -> int:
 
 def get_file(user: User | None, file_id: int) -> ResourceFile:
     """A stored file, visible exactly when its resource is; NotFound otherwise."""
-    stored = db.session.get(ResourceFile, file_id)
+    stored = db.session.get(ResourceFile, valid_id(file_id) or 0)
     if stored is None or not access.can_view_resource(user, stored.resource):
         raise NotFound(_l("No such file."))
     return stored

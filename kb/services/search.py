@@ -27,6 +27,9 @@ SORTS = ("relevance", "newest", "oldest", "title", "published")
 LIST_FILTERS = ("kind", "objective", "tag", "org", "language", "province", "district", "commune")
 MAX_PER_PAGE = 100
 MAX_PAGE = 500
+MAX_FILTER_VALUES = 20  # values of one filter (kind=a&kind=b...)
+YEARS = (1900, 2200)  # year_from and year_to
+MAX_QUERY_CHARS = search.MAX_QUERY_CHARS
 
 
 @dataclass
@@ -89,7 +92,10 @@ def params_from(args) -> SearchParams:
                                  n=search.MAX_QUERY_CHARS), field="q")
     filters = {}
     for name in LIST_FILTERS:
-        values = [v.strip() for v in args.getlist(name) if v and v.strip()][:20]
+        values = [v.strip() for v in args.getlist(name) if v and v.strip()]
+        if len(values) > MAX_FILTER_VALUES:
+            raise ValidationError(_l("At most %(n)d values of one filter.", n=MAX_FILTER_VALUES),
+                                  field=name)
         if values:
             filters[name] = values
     if "language" in filters and any(v not in LANGUAGES for v in filters["language"]):
@@ -102,10 +108,22 @@ def params_from(args) -> SearchParams:
                               field="sort")
     return SearchParams(
         q=q.strip(), filters=filters,
-        year_from=_int(args, "year_from", None, 1900, 2200),
-        year_to=_int(args, "year_to", None, 1900, 2200),
+        year_from=_int(args, "year_from", None, *YEARS),
+        year_to=_int(args, "year_to", None, *YEARS),
         sort=sort, page=_int(args, "page", 1, 1, MAX_PAGE),
         per_page=_int(args, "per_page", 20, 1, MAX_PER_PAGE))
+
+
+def params(q: str = "", sort: str = "relevance", page: int = 1, per_page: int = 20,
+           year_from: int | None = None, year_to: int | None = None,
+           **filters: list[str]) -> SearchParams:
+    """Search parameters already checked at the edge (the API's schema has the same limits as
+    params_from)."""
+    cleaned = {name: [v.strip() for v in values if v.strip()]
+               for name, values in filters.items() if name in LIST_FILTERS}
+    return SearchParams(q=q.strip(), filters={k: v for k, v in cleaned.items() if v},
+                        year_from=year_from, year_to=year_to, sort=sort, page=page,
+                        per_page=per_page)
 
 
 @dataclass

@@ -127,6 +127,10 @@ def districts_of(province_code: str) -> list[District]:
         select(District).where(District.province_code == province_code).order_by(District.code)))
 
 
+def commune_codes() -> list[str]:
+    return list(db.session.scalars(select(Commune.code).order_by(Commune.code)))
+
+
 def communes_of(district_code: str) -> list[Commune]:
     return list(db.session.scalars(
         select(Commune).where(Commune.district_code == district_code).order_by(Commune.code)))

@@ -26,7 +26,7 @@ from kb.models import (
     ExtractionState, Resource, ResourceEvent, ResourceFile, Role, Status, User, utcnow,
 )
 from kb.services import access, audit, notifications
-from kb.services.errors import PermissionDenied, ValidationError
+from kb.services.errors import Conflict, PermissionDenied, ValidationError
 
 DECISIONS = ("approve", "reject")
 MAX_COMMENT = 5000
@@ -65,7 +65,7 @@ def submit(actor: User, resource: Resource, commit: bool = True) -> Resource:
     if not access.is_owner(actor, resource):
         raise PermissionDenied(_l("Only the owner can submit this resource."))
     if not access.can_submit(actor, resource):
-        raise ValidationError(_l("Only drafts and returned resources can be submitted."),
+        raise Conflict(_l("Only drafts and returned resources can be submitted."),
                               field="status")
     _move(actor, resource, Status.SUBMITTED, "submitted")
     notifications.notify_editors("submitted", resource, actor)
@@ -81,7 +81,7 @@ def review(actor: User, resource: Resource, decision: str, comment: str = "",
     if decision not in DECISIONS:
         raise ValidationError(_l('The decision is "approve" or "reject".'), field="decision")
     if resource.status != Status.SUBMITTED:
-        raise ValidationError(_l("Only submitted resources can be reviewed; this one is "
+        raise Conflict(_l("Only submitted resources can be reviewed; this one is "
                                  "%(status)s.", status=resource.status.value), field="status")
     if decision == "approve":
         _move(actor, resource, Status.PUBLISHED, "approved", comment)
@@ -120,7 +120,7 @@ def unpublish(actor: User, resource: Resource, comment: str = "", commit: bool =
     """Editors take a published resource out of view (archived); it can be restored."""
     _require_editor(actor, _l("Only editors can unpublish."))
     if resource.status != Status.PUBLISHED:
-        raise ValidationError(_l("Only published resources can be unpublished."), field="status")
+        raise Conflict(_l("Only published resources can be unpublished."), field="status")
     _move(actor, resource, Status.ARCHIVED, "archived", comment)
     notifications.notify_owner("archived", resource, actor, _clean(comment))
     _finish(commit)
@@ -131,7 +131,7 @@ def restore(actor: User, resource: Resource, comment: str = "", commit: bool = T
     """Editors publish an archived resource again."""
     _require_editor(actor, _l("Only editors can restore."))
     if resource.status != Status.ARCHIVED:
-        raise ValidationError(_l("Only archived resources can be restored."), field="status")
+        raise Conflict(_l("Only archived resources can be restored."), field="status")
     _move(actor, resource, Status.PUBLISHED, "restored", comment)
     notifications.notify_owner("restored", resource, actor, _clean(comment))
     _finish(commit)
@@ -194,7 +194,7 @@ def new_version(actor: User, stored: ResourceFile, upload, note: str = "") -> Re
     reads the new one once its text is extracted. Raises PermissionDenied, ValidationError,
     Conflict (the same bytes are already kept), UploadTooLarge."""
     from kb.ingest import storage
-    from kb.services import ingestion, processing
+    from kb.services import ingestion, jobs, processing
 
     resource = stored.resource
     if not access.can_upload_version(actor, resource):
@@ -211,6 +211,7 @@ def new_version(actor: User, stored: ResourceFile, upload, note: str = "") -> Re
                              content_type=item.content_type,
                              extraction_state=ExtractionState.PENDING, uploaded_by_id=actor.id)
         db.session.add(newer)
+        jobs.queue_new([newer])
         db.session.flush()
         stored.replaced_by_id = newer.id
         resource.needs_indexing = True

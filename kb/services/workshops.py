@@ -15,7 +15,7 @@ from sqlalchemy import select
 from kb.extensions import db
 from kb.ingest.sanitize import render_summary
 from kb.models import (LANGUAGES, Commune, Resource, User, Workshop, WorkshopItem,
-                       WorkshopVisibility, utcnow)
+                       WorkshopVisibility, utcnow, valid_id)
 from kb.services import access, audit
 from kb.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from kb.services.resources import parse_date
@@ -124,7 +124,7 @@ def rendered(markdown_source: str) -> str:
 
 def get_workshop(user: User | None, workshop_id: int) -> Workshop:
     """The workshop if `user` may see it; NotFound otherwise, exactly as if it did not exist."""
-    workshop = db.session.get(Workshop, workshop_id) if workshop_id is not None else None
+    workshop = db.session.get(Workshop, valid_id(workshop_id) or 0)
     if workshop is None or not access.can_view_workshop(user, workshop):
         raise NotFound(_l("No such workshop."))
     return workshop
@@ -278,13 +278,9 @@ def add_item(actor: User, workshop: Workshop, resource_id, data: dict | None = N
     if position is not None and (isinstance(position, bool) or not isinstance(position, int)
                                  or position < 1):
         raise ValidationError(_l("The position is a whole number from 1."), field="position")
-    try:
-        resource = None if isinstance(resource_id, bool) else \
-            db.session.get(Resource, int(resource_id))
-    except (TypeError, ValueError):
-        resource = None
+    resource = db.session.get(Resource, valid_id(resource_id) or 0)
     if resource is None or not access.can_view_resource(actor, resource):
-        raise ValidationError(_l("No such resource."), field="resource_id")
+        raise NotFound(_l("No such resource."), field="resource_id")
     if any(item.resource_id == resource.id for item in workshop.items):
         raise Conflict(_l("This resource is already in the workshop."), field="resource_id")
     item = WorkshopItem(resource=resource)

@@ -8,7 +8,7 @@ from sqlalchemy import case, select
 
 from kb.extensions import db
 from kb.models import (AccountStatus, AuditEvent, GlossaryEntry, Objective, Organisation,
-                       ResourceKind, Role, User)
+                       ResourceKind, Role, User, valid_id)
 from kb.services import access, accounts, glossary, vocabularies
 from kb.services.errors import DomainError
 from kb.views.helpers import viewer
@@ -91,7 +91,7 @@ def organisations():
 @bp.route("/organisations/new", methods=["GET", "POST"], defaults={"org_id": None})
 @bp.route("/organisations/<int:org_id>", methods=["GET", "POST"])
 def edit_organisation(org_id: int | None):
-    organisation = db.get_or_404(Organisation, org_id) if org_id else None
+    organisation = db.get_or_404(Organisation, org_id) if org_id is not None else None
     errors = {}
     if request.method == "POST":
         try:
@@ -110,7 +110,7 @@ def vocabularies_page():
     errors = {}
     if request.method == "POST":
         model = {"objective": Objective, "kind": ResourceKind}.get(request.form.get("type"))
-        term = db.session.get(model, request.form.get("id", type=int)) if model else None
+        term = db.session.get(model, valid_id(request.form.get("id")) or 0) if model else None
         if term is None:
             abort(404)
         try:
@@ -131,7 +131,7 @@ def glossary_page():
 @bp.route("/glossary/new", methods=["GET", "POST"], defaults={"entry_id": None})
 @bp.route("/glossary/<int:entry_id>", methods=["GET", "POST"])
 def edit_glossary_entry(entry_id: int | None):
-    entry = db.get_or_404(GlossaryEntry, entry_id) if entry_id else None
+    entry = db.get_or_404(GlossaryEntry, entry_id) if entry_id is not None else None
     errors = {}
     if request.method == "POST":
         try:

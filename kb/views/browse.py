@@ -13,8 +13,12 @@ from kb.views.helpers import viewer
 bp = Blueprint("browse", __name__)
 
 
+MAX_PAGE = 10_000  # far beyond any listing; keeps the OFFSET within what databases take
+
+
 def _page_number() -> int:
-    return request.args.get("page", 1, type=int)
+    """The ?page= asked for, within 1..MAX_PAGE (an odd one shows the nearest page)."""
+    return min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
 
 
 @bp.get("/browse")

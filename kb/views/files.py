@@ -9,11 +9,12 @@ from flask import Blueprint, abort, current_app, render_template, send_file
 
 from kb.ingest.storage import blob_path
 from kb.models import ResourceFile
-from kb.services import processing
+from kb.services import ingestion, processing
 from kb.services import resources as resource_service
 from kb.views.helpers import viewer
 
 bp = Blueprint("files", __name__)
+FILE_CONTENT_TYPES = ingestion.accepted_content_types()
 
 
 def send_stored_file(stored: ResourceFile):

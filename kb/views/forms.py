@@ -20,18 +20,7 @@ def metadata_from_form(form: MultiDict, partial: bool = False) -> dict:
     return data
 
 
-def metadata_from_json(body: dict) -> dict:
-    allowed = set(SCALAR_FIELDS) | set(LIST_FIELDS)
-    data = {k: v for k, v in body.items() if k in allowed}
-    for name in LIST_FIELDS:
-        if name in data and isinstance(data[name], (str, int)):
-            data[name] = [str(data[name])]
-    return data
-
-
-def truthy(value) -> bool:
-    return str(value or "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def uploads_from(files: MultiDict) -> list[Upload]:
-    return [Upload(f.filename or "", f.stream) for f in files.getlist("file") if f and f.filename]
+def uploads_from(files) -> list[Upload]:
+    """The file parts of a form (a MultiDict, by the name "file") or a list of them."""
+    parts = files.getlist("file") if isinstance(files, MultiDict) else list(files)
+    return [Upload(f.filename or "", f.stream) for f in parts if f and f.filename]

@@ -13,7 +13,7 @@ from kb.extensions import db
 from kb.models import Commune, Resource, Status, Tag
 from kb.services import access, notifications, processing, vocabularies, workflow
 from kb.services import resources as resource_service
-from kb.services.errors import DomainError, PermissionDenied, ValidationError
+from kb.services.errors import Conflict, DomainError, PermissionDenied, ValidationError
 from kb.views.forms import metadata_from_form, uploads_from
 from kb.views.helpers import safe_next, viewer
 
@@ -147,7 +147,7 @@ def _act(resource_id: int, action):
     resource = _resource(resource_id)
     try:
         message = action(resource)
-    except ValidationError as error:
+    except (ValidationError, Conflict) as error:  # bad input, or a step its state forbids
         db.session.rollback()
         flash(str(error.message), "error")
     else:

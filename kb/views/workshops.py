@@ -56,10 +56,10 @@ def _back_to(workshop: Workshop, item_id: int | None = None):
     return redirect(url_for("workshops.detail", workshop_id=workshop.id, _anchor=anchor))
 
 
-def send_pack(workshop: Workshop):
-    """The offline ZIP of a workshop, with what the current reader may see."""
+def send_pack(reader, workshop: Workshop):
+    """The offline ZIP of a workshop, with what `reader` may see."""
     bundle, name = workshop_export.export_workshop(
-        viewer(), workshop,
+        reader, workshop,
         resource_url=lambda r: url_for("main.resource_detail", resource_id=r.id, _external=True))
     response = send_file(bundle, mimetype="application/zip", as_attachment=True,
                          download_name=name, max_age=0)
@@ -123,12 +123,12 @@ def _print_page(workshop: Workshop, token: str | None = None):
 
 @bp.get("/<int:workshop_id>/export")
 def export(workshop_id: int):
-    return send_pack(workshop_service.get_workshop(viewer(), workshop_id))
+    return send_pack(viewer(), workshop_service.get_workshop(viewer(), workshop_id))
 
 
 @bp.get("/shared/<token>/export")
 def shared_export(token: str):
-    return send_pack(workshop_service.get_shared_workshop(token))
+    return send_pack(viewer(), workshop_service.get_shared_workshop(token))
 
 
 # --- making and changing workshops ---------------------------------------------------------------

@@ -21,6 +21,7 @@ from kb import create_app
 from kb.extensions import db
 from kb.models import Role
 from kb.services import accounts
+from kb.services.worker import stop_worker
 from tests.conftest import PASSWORD, served
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -54,9 +55,7 @@ def live_app(instance):
     app = create_app(config=dict(LIVE_CONFIG), instance_path=str(instance))
     yield app
     with app.app_context():
-        executor = app.extensions.get("kb_processing")
-        if executor is not None:
-            executor.shutdown(wait=True)
+        stop_worker(app)
         db.session.remove()
         db.engine.dispose()
 

@@ -80,13 +80,13 @@ def test_permissions_and_errors(client, people, draft, consultation):
     assert_error(client.post("/api/v1/consultations", json=new_consultation(draft)), 401,
                  "unauthenticated")
     assert_error(client.post("/api/v1/consultations", data="{", headers={
-        **bearer(people["editor"]), "Content-Type": "application/json"}), 400, "invalid")
+        **bearer(people["editor"]), "Content-Type": "application/json"}), 400, "bad_request")
     path = f"/api/v1/consultations/{consultation.id}/responses"
     assert_error(client.post(path, json={"text": "hello"}), 401, "unauthenticated")
     for body, field in (({"text": 5}, "text"), ({}, "text"), ({"text": "x", "section_id": "1"},
                                                               "section_id"),
                         ({"text": "x", "on_behalf_of_org": "true"}, "on_behalf_of_org"),
-                        ({"text": "x\x00", "section_id": 2**31}, "section_id")):
+                        ({"text": "x\x00", "section_id": 2**31}, "text")):
         refused = client.post(path, json=body, headers=member)
         assert_error(refused, 400, "invalid")
         assert refused.get_json()["error"]["field"] == field, body
@@ -133,8 +133,8 @@ def test_the_editor_exports_and_stores_the_submission(client, people, consultati
                                          docx.Document(io.BytesIO(document.data)).paragraphs)
     assert client.get(f"{path}?format=pdf", headers=editor).mimetype == "application/pdf"
     assert_error(client.get(f"{path}?format=odt", headers=editor), 400, "invalid")
-    assert_error(client.post(path, json={"lang": 3}, headers=editor), 400, "invalid")
-    stored = client.post(path, json={"lang": "km"}, headers=editor)
+    assert_error(client.post(f"{path}?lang=fr", headers=editor), 400, "invalid")
+    stored = client.post(f"{path}?lang=km", headers=editor)
     assert stored.status_code == 201
     resource = client.get(f"/api/v1/resources/{stored.get_json()['resource_id']}",
                           headers=editor).get_json()

@@ -1,7 +1,7 @@
 """consultations and calendar
 
 Revision ID: ce2ebb209d32
-Revises: 92dba0a0dbca
+Revises: a7c4e2f9b130
 Create Date: 2026-12-01 09:05:01.822822
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'ce2ebb209d32'
-down_revision = '92dba0a0dbca'
+down_revision = 'a7c4e2f9b130'
 branch_labels = None
 depends_on = None
 

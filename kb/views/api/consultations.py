@@ -1,14 +1,10 @@
 """Consultations, responses and the calendar through the API: the same services as the pages.
-
-Each endpoint reads its JSON body in one small function (`_..._input`) that checks every field's
-type and size before the service sees it, so a wrong type is a 400 naming the field, never a 500.
-"""
+Each operation's input is declared (and documented) in consultation_schemas.py."""
 from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import g, jsonify, request, url_for
-from flask_babel import lazy_gettext as _l
+from flask import g, jsonify, url_for
 
 from kb.models import Consultation, ConsultationResponse, User
 from kb.services import access, clock
@@ -16,76 +12,10 @@ from kb.services import calendar as calendar_service
 from kb.services import consultations as consultation_service
 from kb.services import responses as response_service
 from kb.services import submission as submission_service
-from kb.services.errors import ValidationError
 from kb.views.api import bp, require_caller
+from kb.views.api import consultation_schemas as schemas
+from kb.views.api.contract import operation
 from kb.views.consultation_submission import send_submission
-
-MAX_ID = 2**31 - 1
-MAX_CALENDAR_DAYS = 400
-
-
-def _object() -> dict:
-    body = request.get_json(silent=True) if request.is_json else None
-    if not isinstance(body, dict):
-        raise ValidationError(_l("The body must be a JSON object."))
-    return body
-
-
-def _take(body: dict, name: str, kind, required: bool = False, limit: int | None = None,
-          nullable: bool = False):
-    """body[name] checked: present if required, of the JSON type `kind`, at most `limit`
-    characters (or items)."""
-    if name not in body or (body[name] is None and nullable):
-        if required:
-            raise ValidationError(_l("%(name)s is required.", name=name), field=name)
-        return None
-    value = body[name]
-    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
-    if kind is int and ok and not 1 <= value <= MAX_ID:
-        ok = False
-    if not ok:
-        raise ValidationError(_l("%(name)s has the wrong type or range.", name=name),
-                              field=name)
-    if limit is not None and len(value) > limit:
-        raise ValidationError(_l("%(name)s is too long.", name=name), field=name)
-    return value
-
-
-def _strings(value: list, name: str, limit: int) -> list[str]:
-    if any(not isinstance(item, str) or len(item) > limit for item in value):
-        raise ValidationError(_l("%(name)s must be a list of texts.", name=name), field=name)
-    return value
-
-
-def _consultation_input(body: dict) -> tuple[int, dict]:
-    resource_id = _take(body, "resource_id", int, required=True)
-    data = {"title": _take(body, "title", str, required=True, limit=300),
-            "opens": _take(body, "opens", str, required=True, limit=10),
-            "closes": _take(body, "closes", str, required=True, limit=10)}
-    for name, kind, limit in (("title_km", str, 300), ("visibility", str, 20),
-                              ("participation", str, 20), ("responses_shared", bool, None)):
-        value = _take(body, name, kind, limit=limit)
-        if value is not None:
-            data[name] = value
-    questions = _take(body, "questions", list, limit=consultation_service.MAX_QUESTIONS)
-    if questions is not None:
-        data["questions"] = _strings(questions, "questions", consultation_service.MAX_QUESTION)
-    organisations = _take(body, "organisations", list, limit=50)
-    if organisations is not None:
-        data["organisations"] = _strings(organisations, "organisations", 60)
-    return resource_id, data
-
-
-def _response_input(body: dict) -> dict:
-    data = {"text": _take(body, "text", str, required=True, limit=response_service.MAX_RESPONSE)}
-    for name, kind, limit in (("section_id", int, None), ("question_id", int, None),
-                              ("proposed_wording", str, response_service.MAX_RESPONSE),
-                              ("on_behalf_of_org", bool, None)):
-        value = _take(body, name, kind, limit=limit, nullable=True)
-        if value is not None:
-            data[name] = value
-    return data
-
 
 def _consultation(user: User | None, consultation_id: int) -> Consultation:
     return consultation_service.get_consultation(user, consultation_id)
@@ -131,7 +61,9 @@ def consultation_json(user: User | None, consultation: Consultation) -> dict:
     }
 
 
-@bp.get("/consultations")
+@operation(bp, "GET", "/consultations", summary="The consultations the caller may see, the "
+           "latest deadline first", operation_id="listConsultations",
+           responses={200: {"description": "The consultations", "schema": "ConsultationList"}})
 def list_consultations():
     user = g.api_user
     return jsonify({"consultations": [{
@@ -142,30 +74,47 @@ def list_consultations():
     } for c in consultation_service.list_consultations(user)]})
 
 
-@bp.post("/consultations")
-def create_consultation():
+@operation(bp, "POST", "/consultations", summary="Open a consultation on a published draft "
+           "(editors)", operation_id="createConsultation", token="required",
+           body=schemas.NewConsultation,
+           responses={201: {"description": "Opened", "schema": "ConsultationCreated"}},
+           errors=(403,))
+def create_consultation(body: dict):
     user = require_caller()
-    resource_id, data = _consultation_input(_object())
-    consultation = consultation_service.create_consultation(user, resource_id, data)
+    resource_id = body.pop("resource_id")
+    consultation = consultation_service.create_consultation(user, resource_id, body)
     return jsonify({"id": consultation.id,
                     "url": url_for("consultations.detail", consultation_id=consultation.id,
                                    _external=True)}), 201
 
 
-@bp.get("/consultations/<int:consultation_id>")
+@operation(bp, "GET", "/consultations/<int:consultation_id>", summary="A consultation: its "
+           "questions, the draft's sections and the responses as the caller may see them",
+           operation_id="getConsultation",
+           responses={200: {"description": "The consultation", "schema": "Consultation"}},
+           errors=(404,))
 def get_consultation(consultation_id: int):
     return jsonify(consultation_json(g.api_user, _consultation(g.api_user, consultation_id)))
 
 
-@bp.post("/consultations/<int:consultation_id>/responses")
-def create_response(consultation_id: int):
+@operation(bp, "POST", "/consultations/<int:consultation_id>/responses", summary="Respond to "
+           "the whole draft, a question or a section (members, while open)",
+           operation_id="createResponse", token="required", body=schemas.NewResponse,
+           responses={201: {"description": "Saved", "schema": "ResponseCreated"}},
+           errors=(403, 404, 409))
+def create_response(consultation_id: int, body: dict):
     user = require_caller()
     consultation = _consultation(user, consultation_id)
-    response = response_service.respond(user, consultation, _response_input(_object()))
+    response = response_service.respond(user, consultation, body)
     return jsonify({"id": response.id}), 201
 
 
-@bp.post("/consultations/<int:consultation_id>/responses/<int:response_id>/endorse")
+@operation(bp, "POST", "/consultations/<int:consultation_id>/responses/<int:response_id>"
+           "/endorse", summary="“My organisation supports this” (members of an organisation, "
+           "while open); endorsing again changes nothing", operation_id="endorseResponse",
+           token="required",
+           responses={200: {"description": "Endorsed", "schema": "Endorsed"}},
+           errors=(400, 403, 404, 409))
 def endorse_response(consultation_id: int, response_id: int):
     user = require_caller()
     response = response_service.get_response(user, _consultation(user, consultation_id),
@@ -175,40 +124,41 @@ def endorse_response(consultation_id: int, response_id: int):
                     "endorsed_by": [e.organisation.short_name for e in response.endorsements]})
 
 
-@bp.get("/consultations/<int:consultation_id>/submission")
-def get_submission(consultation_id: int):
+@operation(bp, "GET", "/consultations/<int:consultation_id>/submission", summary="The "
+           "compiled feedback document (editors, after the deadline)",
+           operation_id="getSubmission", token="required", query=schemas.SubmissionQuery,
+           responses={200: {"description": "The document", "content_types": (
+               "application/pdf", "application/vnd.openxmlformats-officedocument."
+               "wordprocessingml.document")}},
+           errors=(403, 404, 409))
+def get_submission(consultation_id: int, args: dict):
     user = require_caller()
     consultation = _consultation(user, consultation_id)
-    fmt = request.args.get("format") or "pdf"
-    return send_submission(user, consultation, fmt, request.args.get("lang") or "en")
+    return send_submission(user, consultation, args["format"], args["lang"])
 
 
-@bp.post("/consultations/<int:consultation_id>/submission")
-def store_submission(consultation_id: int):
+@operation(bp, "POST", "/consultations/<int:consultation_id>/submission", summary="Store the "
+           "compiled document (DOCX and PDF) as a policy_feedback resource linked to the "
+           "draft, sent for review (editors)", operation_id="storeSubmission",
+           token="required", query=schemas.StoreSubmissionQuery,
+           responses={201: {"description": "Stored", "schema": "SubmissionStored"}},
+           errors=(403, 404, 409))
+def store_submission(consultation_id: int, args: dict):
     user = require_caller()
     consultation = _consultation(user, consultation_id)
-    body = request.get_json(silent=True) if request.is_json and request.data else {}
-    if not isinstance(body, dict):
-        raise ValidationError(_l("The body must be a JSON object."))
-    lang = _take(body, "lang", str, limit=2) or "en"
-    resource = submission_service.store_submission(user, consultation, lang)
+    resource = submission_service.store_submission(user, consultation, args["lang"])
     return jsonify({"resource_id": resource.id,
                     "url": url_for("main.resource_detail", resource_id=resource.id,
                                    _external=True)}), 201
 
 
-@bp.get("/calendar")
-def calendar_events():
-    """Events from `from` (default: today) for `days` days (default 31, at most 400)."""
-    start = consultation_service.parse_day(request.args.get("from") or
-                                           clock.local_today().isoformat(), "from")
-    try:
-        days = int(request.args.get("days") or 31)
-    except ValueError:
-        days = 0
-    if not 1 <= days <= MAX_CALENDAR_DAYS:
-        raise ValidationError(_l("days must be between %(low)d and %(high)d.", low=1,
-                                 high=MAX_CALENDAR_DAYS), field="days")
+@operation(bp, "GET", "/calendar", summary="Meetings, workshops and consultation deadlines "
+           "the caller may see (also as iCalendar at /calendar.ics)",
+           operation_id="getCalendar", query=schemas.CalendarQuery,
+           responses={200: {"description": "The events", "schema": "CalendarEvents"}})
+def calendar_events(args: dict):
+    start = consultation_service.parse_day(args.get("from_") or clock.local_today(), "from")
+    days = args["days"]
     events = calendar_service.events_between(g.api_user, start, start + timedelta(days=days))
     return jsonify({"from": start.isoformat(), "days": days, "events": [{
         "uid": e.uid, "kind": e.kind, "title": e.title, "title_km": e.title_km or None,

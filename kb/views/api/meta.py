@@ -1,11 +1,12 @@
 """The API's self-description: OpenAPI document, caller identity, vocabularies."""
 from __future__ import annotations
 
-from flask import g, jsonify, request
+from flask import g, jsonify
 
 from kb.models import User
 from kb.services import accounts, vocabularies
-from kb.views.api import bp, require_caller
+from kb.views.api import bp, require_caller, schemas
+from kb.views.api.contract import operation
 from kb.views.api.openapi import openapi_document
 
 
@@ -14,7 +15,8 @@ def openapi():
     return jsonify(openapi_document())
 
 
-@bp.get("/me")
+@operation(bp, "GET", "/me", summary="The user the token belongs to", operation_id="getMe",
+           token="required", responses={200: {"description": "The caller", "schema": "User"}})
 def me():
     return jsonify(user_json(require_caller()))
 
@@ -25,7 +27,9 @@ def user_json(user: User) -> dict:
             "org": user.organisation.short_name if user.organisation else None}
 
 
-@bp.get("/vocabularies")
+@operation(bp, "GET", "/vocabularies", summary="Objectives, kinds, organisations and provinces",
+           operation_id="getVocabularies",
+           responses={200: {"description": "The vocabularies", "schema": "Vocabularies"}})
 def vocabulary_lists():
     return jsonify({
         "objectives": [{"id": str(o.number), "name_en": o.name_en, "name_km": o.name_km}
@@ -39,8 +43,11 @@ def vocabulary_lists():
     })
 
 
-@bp.get("/users")
-def list_users():
+@operation(bp, "GET", "/users", summary="User accounts (administrators only)",
+           operation_id="listUsers", token="required", query=schemas.UsersQuery,
+           responses={200: {"description": "The accounts", "schema": "UserList"}},
+           errors=(403,))
+def list_users(args: dict):
     """Administrators list accounts, optionally by role (?role=editor) or state (?status=...)."""
     return jsonify({"users": [user_json(u) for u in accounts.list_users(
-        g.api_user, role=request.args.get("role"), status=request.args.get("status"))]})
+        g.api_user, role=args.get("role"), status=args.get("status"))]})

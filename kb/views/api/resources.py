@@ -1,16 +1,17 @@
 """Resources through the API."""
 from __future__ import annotations
 
-from flask import g, jsonify, request, url_for
-from flask_babel import lazy_gettext as _l
+from flask import g, jsonify, url_for
 
 from kb.models import Resource
 from kb.services import resources as resource_service
 from kb.services import access, ingestion, workflow
-from kb.services.errors import PermissionDenied, ValidationError
+from kb.services.errors import PermissionDenied
 from kb.views.api import bp, require_caller
-from kb.views.files import send_stored_file
-from kb.views.forms import metadata_from_form, metadata_from_json, truthy, uploads_from
+from kb.views.api import schemas
+from kb.views.api.contract import MULTIPART, operation
+from kb.views.files import FILE_CONTENT_TYPES, send_stored_file
+from kb.views.forms import uploads_from
 
 
 def place_json(resource: Resource) -> dict:
@@ -52,75 +53,83 @@ def resource_json(resource: Resource) -> dict:
     }
 
 
-@bp.post("/resources")
-def create_resource():
+def _one(description: str) -> dict:
+    return {200: {"description": description, "schema": "Resource"}}
+
+
+@operation(bp, "POST", "/resources", summary="Add a resource with its files (contributors and "
+           "above)", operation_id="createResource", token="required",
+           body=schemas.ResourceUpload, body_type=MULTIPART,
+           body_encoding={"file": {"contentType": ", ".join(FILE_CONTENT_TYPES)}},
+           description="Each file's type is decided from its bytes: PDF, Word, PowerPoint, "
+                       "Excel, OpenDocument, RTF, text, Markdown, HTML, JPEG, PNG or TIFF; any "
+                       "other contents, or contents that do not match the file's extension, "
+                       "are refused (400). Bytes already stored are refused (409).",
+           responses={201: {"description": "Created", "schema": "ResourceCreated"}},
+           errors=(403, 409))
+def create_resource(body: dict):
     user = require_caller()
-    if not request.mimetype.startswith("multipart/form-data"):
-        raise ValidationError(_l("Send the resource as multipart/form-data."))
-    resource = ingestion.contribute(user, metadata_from_form(request.form),
-                                    uploads_from(request.files),
-                                    submit=truthy(request.form.get("submit")),
-                                    publish=truthy(request.form.get("publish")))
+    files = body.pop("file")
+    submit, publish = body.pop("submit", False), body.pop("publish", False)
+    resource = ingestion.contribute(user, body, uploads_from(files), submit=submit,
+                                    publish=publish)
     return jsonify({"id": resource.id, "status": resource.status.value,
                     "url": url_for("main.resource_detail", resource_id=resource.id,
                                    _external=True)}), 201
 
 
-@bp.get("/resources/<int:resource_id>")
+@operation(bp, "GET", "/resources/<int:resource_id>", summary="One resource",
+           operation_id="getResource", responses=_one("The resource"), errors=(404,))
 def get_resource(resource_id: int):
     return jsonify(resource_json(resource_service.get_resource(g.api_user, resource_id)))
 
 
-@bp.patch("/resources/<int:resource_id>")
-def update_resource(resource_id: int):
+@operation(bp, "PATCH", "/resources/<int:resource_id>", summary="Change metadata (owner while "
+           "not published; editors always)", operation_id="updateResource", token="required",
+           body=schemas.ResourceChanges, responses=_one("The changed resource"),
+           errors=(403, 404))
+def update_resource(resource_id: int, body: dict):
     user = require_caller()
     resource = resource_service.get_resource(user, resource_id)
-    if request.is_json:
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            raise ValidationError(_l("The body must be a JSON object."))
-        data = metadata_from_json(body)
-    else:
-        data = metadata_from_form(request.form, partial=True)
-    if not data:
-        raise ValidationError(_l("Nothing to change."))
-    return jsonify(resource_json(resource_service.update_resource(user, resource, data)))
+    return jsonify(resource_json(resource_service.update_resource(user, resource, body)))
 
 
-@bp.delete("/resources/<int:resource_id>")
+@operation(bp, "DELETE", "/resources/<int:resource_id>", summary="Delete (owner of a draft, "
+           "editors, admins)", operation_id="deleteResource", token="required",
+           responses={204: {"description": "Deleted"}}, errors=(403, 404))
 def delete_resource(resource_id: int):
     user = require_caller()
     resource_service.delete_resource(user, resource_service.get_resource(user, resource_id))
     return "", 204
 
 
-@bp.post("/resources/<int:resource_id>/submit")
+@operation(bp, "POST", "/resources/<int:resource_id>/submit", summary="Send a draft for "
+           "review (owner)", operation_id="submitResource", token="required",
+           responses=_one("The submitted resource"), errors=(403, 404, 409))
 def submit_resource(resource_id: int):
     user = require_caller()
     resource = workflow.submit(user, resource_service.get_resource(user, resource_id))
     return jsonify(resource_json(resource))
 
 
-@bp.post("/resources/<int:resource_id>/review")
-def review_resource(resource_id: int):
-    """Editors: `{"decision": "approve"|"reject", "comment": "..."}` on a submitted resource."""
+@operation(bp, "POST", "/resources/<int:resource_id>/review", summary="Approve (publish) or "
+           "reject (return to the owner) a submitted resource (editors and admins)",
+           operation_id="reviewResource", token="required", body=schemas.ReviewDecision,
+           responses=_one("The reviewed resource, now published or rejected"),
+           errors=(403, 404, 409))
+def review_resource(resource_id: int, body: dict):
     user = require_caller()
     resource = resource_service.get_resource(user, resource_id)  # 404 when not visible
     if not access.can_review(user):
-        raise PermissionDenied(_l("Only editors can review resources."))
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ValidationError(_l("The body must be a JSON object."))
-    decision, comment = body.get("decision"), body.get("comment", "")
-    if not isinstance(decision, str):
-        raise ValidationError(_l('The decision is "approve" or "reject".'), field="decision")
-    if comment is None:
-        comment = ""
-    if not isinstance(comment, str):
-        raise ValidationError(_l("The comment must be text."), field="comment")
-    return jsonify(resource_json(workflow.review(user, resource, decision, comment)))
+        raise PermissionDenied("Only editors can review resources.")
+    return jsonify(resource_json(workflow.review(user, resource, body["decision"],
+                                                 body.get("comment") or "")))
 
 
-@bp.get("/files/<int:file_id>")
+@operation(bp, "GET", "/files/<int:file_id>", summary="Download a stored file as an "
+           "attachment", operation_id="getFile",
+           responses={200: {"description": "The file's bytes, with the type found at upload",
+                            "content_types": FILE_CONTENT_TYPES}},
+           errors=(404,))
 def get_file(file_id: int):
     return send_stored_file(resource_service.get_file(g.api_user, file_id))

@@ -1,15 +1,18 @@
 """Search through the API."""
 from __future__ import annotations
 
-from flask import g, jsonify, request, url_for
+from flask import g, jsonify, url_for
 
 from kb.services import search as search_service
-from kb.views.api import bp
+from kb.views.api import bp, schemas
+from kb.views.api.contract import operation
 
 
-@bp.get("/search")
-def search():
-    params = search_service.params_from(request.args)
+@operation(bp, "GET", "/search", summary="Search what the caller may see, with facets and "
+           "snippets", operation_id="search", query=schemas.SearchQuery,
+           responses={200: {"description": "One page of results", "schema": "SearchResults"}})
+def search(args: dict):
+    params = search_service.params(**args)
     page = search_service.run(g.api_user, params)
     return jsonify({
         "query": params.q,
@@ -34,7 +37,8 @@ def search():
     })
 
 
-@bp.get("/suggest")
-def suggest():
-    return jsonify({"suggestions": search_service.suggestions(g.api_user,
-                                                               request.args.get("q", ""))})
+@operation(bp, "GET", "/suggest", summary="Completions as you type: titles, tags, glossary "
+           "terms", operation_id="suggest", query=schemas.SuggestQuery,
+           responses={200: {"description": "Suggestions", "schema": "Suggestions"}})
+def suggest(args: dict):
+    return jsonify({"suggestions": search_service.suggestions(g.api_user, args.get("q", ""))})

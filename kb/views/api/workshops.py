@@ -1,22 +1,15 @@
 """Workshop packs through the API: the same service as the pages, JSON in and out."""
 from __future__ import annotations
 
-from flask import g, jsonify, request, url_for
-from flask_babel import lazy_gettext as _l
+from flask import g, jsonify, url_for
 
 from kb.models import User, Workshop, WorkshopItem
 from kb.services import access
 from kb.services import workshops as workshop_service
-from kb.services.errors import ValidationError
 from kb.views.api import bp, require_caller
+from kb.views.api import schemas
+from kb.views.api.contract import operation
 from kb.views.workshops import send_pack
-
-
-def _json_body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ValidationError(_l("The body must be a JSON object."))
-    return body
 
 
 def item_json(item: WorkshopItem, position: int) -> dict:
@@ -50,50 +43,66 @@ def workshop_json(user: User | None, workshop: Workshop) -> dict:
     }
 
 
-@bp.post("/workshops")
-def create_workshop():
-    workshop = workshop_service.create_workshop(require_caller(), _json_body())
+@operation(bp, "POST", "/workshops", summary="Start a workshop pack (contributors and above)",
+           operation_id="createWorkshop", token="required", body=schemas.NewWorkshop,
+           responses={201: {"description": "Created", "schema": "WorkshopCreated"}},
+           errors=(403,))
+def create_workshop(body: dict):
+    workshop = workshop_service.create_workshop(require_caller(), body)
     return jsonify({"id": workshop.id,
                     "url": url_for("workshops.detail", workshop_id=workshop.id,
                                    _external=True)}), 201
 
 
-@bp.get("/workshops/<int:workshop_id>")
+@operation(bp, "GET", "/workshops/<int:workshop_id>", summary="A workshop with the items the "
+           "caller may see", operation_id="getWorkshop",
+           responses={200: {"description": "The workshop", "schema": "Workshop"}},
+           errors=(404,))
 def get_workshop(workshop_id: int):
     return jsonify(workshop_json(g.api_user, workshop_service.get_workshop(g.api_user,
                                                                            workshop_id)))
 
 
-@bp.patch("/workshops/<int:workshop_id>")
-def update_workshop(workshop_id: int):
+@operation(bp, "PATCH", "/workshops/<int:workshop_id>", summary="Change a workshop's details "
+           "(its trainer, editors)", operation_id="updateWorkshop", token="required",
+           body=schemas.WorkshopChanges,
+           responses={200: {"description": "The changed workshop", "schema": "Workshop"}},
+           errors=(403, 404))
+def update_workshop(workshop_id: int, body: dict):
     user = require_caller()
     workshop = workshop_service.get_workshop(user, workshop_id)
-    data = {k: v for k, v in _json_body().items() if k in workshop_service.WORKSHOP_FIELDS}
-    if not data:
-        raise ValidationError(_l("Nothing to change."))
-    return jsonify(workshop_json(user, workshop_service.update_workshop(user, workshop, data)))
+    return jsonify(workshop_json(user, workshop_service.update_workshop(user, workshop, body)))
 
 
-@bp.delete("/workshops/<int:workshop_id>")
+@operation(bp, "DELETE", "/workshops/<int:workshop_id>", summary="Delete a workshop (its "
+           "trainer, editors)", operation_id="deleteWorkshop", token="required",
+           responses={204: {"description": "Deleted"}}, errors=(403, 404))
 def delete_workshop(workshop_id: int):
     user = require_caller()
     workshop_service.delete_workshop(user, workshop_service.get_workshop(user, workshop_id))
     return "", 204
 
 
-@bp.post("/workshops/<int:workshop_id>/items")
-def add_workshop_item(workshop_id: int):
+@operation(bp, "POST", "/workshops/<int:workshop_id>/items", summary="Put a resource the "
+           "caller may see into the agenda", operation_id="addWorkshopItem", token="required",
+           body=schemas.NewWorkshopItem,
+           responses={201: {"description": "Added", "schema": "WorkshopItem"}},
+           errors=(403, 404, 409))
+def add_workshop_item(workshop_id: int, body: dict):
     user = require_caller()
     workshop = workshop_service.get_workshop(user, workshop_id)
-    body = _json_body()
-    if body.get("resource_id") in (None, ""):
-        raise ValidationError(_l("Name the resource to add (resource_id)."), field="resource_id")
-    item = workshop_service.add_item(user, workshop, body["resource_id"], data=body,
-                                     position=body.get("position"))
+    item = workshop_service.add_item(user, workshop, body.pop("resource_id"), data=body,
+                                     position=body.pop("position", None))
     seen = workshop_service.visible_items(user, workshop)
     return jsonify(item_json(item, seen.index(item) + 1)), 201
 
 
-@bp.get("/workshops/<int:workshop_id>/export")
+@operation(bp, "GET", "/workshops/<int:workshop_id>/export", summary="The pack as a ZIP for "
+           "offline use: index.html, files/, manifest.json", operation_id="exportWorkshop",
+           responses={200: {"description": "Only resources the caller may see go in",
+                            "content_types": ("application/zip",)}},
+           errors=(404,))
 def export_workshop(workshop_id: int):
-    return send_pack(workshop_service.get_workshop(g.api_user, workshop_id))
+    """As the token's user, never as a browser session's: the owner's export keeps their own
+    drafts and members-only items, an anonymous one only what the public may see."""
+    return send_pack(g.api_user, workshop_service.get_workshop(g.api_user, workshop_id))
