@@ -28,7 +28,6 @@ FIELDS = ("title", "title_km", "opens", "closes", "visibility", "participation",
 MAX_QUESTIONS = 50
 MAX_QUESTION = 2000
 MAX_TEXT = 20_000
-MIN_YEAR, MAX_YEAR = 2000, 2100
 MAX_DB_INT = 2**31 - 1
 
 
@@ -59,9 +58,6 @@ def parse_day(value, field: str) -> date:
             day = date.fromisoformat(str(value or "").strip())
         except ValueError:
             raise ValidationError(_l("Dates are written YYYY-MM-DD."), field=field) from None
-    if not MIN_YEAR <= day.year <= MAX_YEAR:
-        raise ValidationError(_l("Choose a date between %(low)d and %(high)d.", low=MIN_YEAR,
-                                 high=MAX_YEAR), field=field)
     return day
 
 

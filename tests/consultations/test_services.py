@@ -30,7 +30,7 @@ def test_only_editors_open_consultations(people, draft, role):
 
 @pytest.mark.parametrize("data, field", [
     ({"title": "  "}, "title"), ({"opens": "01/02/2025"}, "opens"),
-    ({"closes": "2999-01-01"}, "closes"), ({"opens": days(5), "closes": days(1)}, "closes"),
+    ({"closes": "2025-02-30"}, "closes"), ({"opens": days(5), "closes": days(1)}, "closes"),
     ({"visibility": "everyone"}, "visibility"), ({"participation": "organisations"},
                                                  "organisations"),
     ({"organisations": ["NOSUCH"]}, "org"), ({"questions": "x" * 10 + "\n" * 0 + "y"}, None),

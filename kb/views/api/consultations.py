@@ -2,7 +2,7 @@
 Each operation's input is declared (and documented) in consultation_schemas.py."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from flask import g, jsonify, url_for
 
@@ -157,9 +157,13 @@ def store_submission(consultation_id: int, args: dict):
            operation_id="getCalendar", query=schemas.CalendarQuery,
            responses={200: {"description": "The events", "schema": "CalendarEvents"}})
 def calendar_events(args: dict):
-    start = consultation_service.parse_day(args.get("from_") or clock.local_today(), "from")
+    start = args.get("from_") or clock.local_today()
     days = args["days"]
-    events = calendar_service.events_between(g.api_user, start, start + timedelta(days=days))
+    try:
+        end = start + timedelta(days=days)
+    except OverflowError:  # a period running past the year 9999
+        end = date.max
+    events = calendar_service.events_between(g.api_user, start, end)
     return jsonify({"from": start.isoformat(), "days": days, "events": [{
         "uid": e.uid, "kind": e.kind, "title": e.title, "title_km": e.title_km or None,
         "date": e.day.isoformat(), "start": e.start.strftime("%H:%M") if e.start else None,
