@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
+import secrets
 import shutil
 import threading
 import time
@@ -18,11 +19,30 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from whoosh import index as whoosh_index
+from whoosh import multiproc as whoosh_multiproc
+from whoosh import writing as whoosh_writing
+from whoosh.codec import base as whoosh_codec_base
+from whoosh.filedb import compound as whoosh_compound
+from whoosh.filedb import filestore as whoosh_filestore
 from whoosh.index import LockError
 
 from kb.search.schema import SCHEMA_VERSION, build_schema
 
 log = logging.getLogger(__name__)
+
+
+def _unpredictable_name(size: int = 28) -> str:
+    return "".join(secrets.choice(_NAME_CHARS) for _ in range(size))
+
+
+# Whoosh names new segments and temporary files with the global `random` module. Anything that
+# reseeds it (a test framework does, for every example) or a forked process that inherits its
+# state makes two segments get the same name: the second overwrites the first's files and the
+# index breaks ("Unknown file header"). Names from the operating system's entropy cannot repeat.
+_NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
+for _module in (whoosh_codec_base, whoosh_filestore, whoosh_compound, whoosh_writing,
+                whoosh_multiproc):
+    _module.random_name = _unpredictable_name
 
 VERSION_FILE = "kb-schema-version"
 INDEX_NAME = "MAIN"

@@ -71,25 +71,22 @@ def _content(response: ConsultationResponse, author: User, data: dict) -> None:
 
 
 def respond(actor: User, consultation: Consultation, data: dict) -> ConsultationResponse:
-    """A new response while the consultation is open. Raises PermissionDenied, Conflict (not
-    open), ValidationError."""
+    """A new response while the consultation is open, to the whole draft, a question, a section,
+    or a question about one section. Raises PermissionDenied, Conflict (not open), NotFound (no
+    such section or question), ValidationError."""
     _require_open(actor, consultation)
     section_id = parse_id(data.get("section_id"), "section_id")
     question_id = parse_id(data.get("question_id"), "question_id")
-    if section_id and question_id:
-        raise ValidationError(_l("A response answers one question or one section, not both."),
-                              field="section_id")
     response = ConsultationResponse(author=actor)  # joined to the consultation once valid
     if section_id:
         sections = {s.id: s for s in consultation.sections}
         if section_id not in sections or not access.can_read_draft(actor, consultation):
-            raise ValidationError(_l("No such section in this draft."), field="section_id")
+            raise NotFound(_l("No such section in this draft."), field="section_id")
         response.section = sections[section_id]
     if question_id:
         questions = {q.id: q for q in consultation.questions}
         if question_id not in questions:
-            raise ValidationError(_l("No such question in this consultation."),
-                                  field="question_id")
+            raise NotFound(_l("No such question in this consultation."), field="question_id")
         response.question = questions[question_id]
     _content(response, actor, {"text": None, "proposed_wording": "", "on_behalf_of_org": False,
                                **{k: v for k, v in data.items()
@@ -146,11 +143,11 @@ def endorse(actor: User, response: ConsultationResponse) -> ResponseEndorsement:
     if not access.can_endorse(actor, response, _today()):
         _require_open(actor, response.consultation)
         if actor.organisation_id is None:
-            raise ValidationError(_l("Endorsements are made for an organisation, and your "
-                                     "account belongs to none."), field="organisation")
+            raise PermissionDenied(_l("Endorsements are made for an organisation, and your "
+                                      "account belongs to none."), field="organisation")
         if response.hidden:
             raise Conflict(_l("This response is hidden."), field="state")
-        raise ValidationError(_l("Your organisation made this response."), field="response_id")
+        raise Conflict(_l("Your organisation made this response."), field="response_id")
     existing = _endorsement(response, actor.organisation_id)
     if existing is not None:
         return existing
@@ -212,10 +209,10 @@ def threads(user: User | None, consultation: Consultation) -> Threads:
     found = Threads()
     for response in visible_responses(user, consultation):
         found.total += 1
-        if response.section_id:
-            found.by_section.setdefault(response.section_id, []).append(response)
-        elif response.question_id:
+        if response.question_id:  # an answer, even when it is about one section
             found.by_question.setdefault(response.question_id, []).append(response)
+        elif response.section_id:
+            found.by_section.setdefault(response.section_id, []).append(response)
         else:
             found.general.append(response)
     return found

@@ -120,7 +120,9 @@ def compile_submission(actor: User, consultation: Consultation, lang: str = "en"
                  for q in consultation.questions]
     sections = []
     for section in consultation.sections:
-        answered = [entries[r.id] for r in visible if r.section_id == section.id]
+        # Answers to a question stay with the question, even when about this section.
+        answered = [entries[r.id] for r in visible
+                    if r.section_id == section.id and not r.question_id]
         if answered:
             excerpt = section.text if len(section.text) <= EXCERPT else \
                 section.text[:EXCERPT].rsplit(" ", 1)[0] + " …"

@@ -61,7 +61,9 @@ def test_an_editor_opens_a_consultation_and_members_respond(client, people, draf
     ({"title": "x" * 301}, "title"), ({"questions": "one"}, "questions"),
     ({"questions": [1, 2]}, "questions"), ({"opens": "yesterday"}, "opens"),
     ({"closes": None}, "closes"), ({"visibility": ["public"]}, "visibility"),
-    ({"responses_shared": "yes"}, "responses_shared"), ({"organisations": [None]},
+    ({"responses_shared": "yes"}, "responses_shared"), ({"responses_shared": 0},
+                                                         "responses_shared"),
+    ({"organisations": [None]},
                                                         "organisations"),
     ({"resource_id": 999999}, "resource_id"),
 ])
@@ -115,7 +117,7 @@ def test_a_members_only_consultation_is_invisible_to_visitors(client, people):
     member_events = client.get(f"/api/v1/calendar?from={days(0)}&days=30",
                                headers=bearer(people["card"])).get_json()["events"]
     assert any(e["uid"] == f"consultation-{hidden.id}-deadline" for e in member_events)
-    for bad in ("days=0", "days=401", "days=x", "from=2025-02-30"):
+    for bad in ("days=0", "days=401", "days=x", "from=2025-02-30", "dayz=3"):
         assert_error(client.get(f"/api/v1/calendar?{bad}"), 400, "invalid")
 
 
@@ -133,6 +135,7 @@ def test_the_editor_exports_and_stores_the_submission(client, people, consultati
                                          docx.Document(io.BytesIO(document.data)).paragraphs)
     assert client.get(f"{path}?format=pdf", headers=editor).mimetype == "application/pdf"
     assert_error(client.get(f"{path}?format=odt", headers=editor), 400, "invalid")
+    assert_error(client.get(f"{path}?formt=docx", headers=editor), 400, "invalid")
     assert_error(client.post(f"{path}?lang=fr", headers=editor), 400, "invalid")
     stored = client.post(f"{path}?lang=km", headers=editor)
     assert stored.status_code == 201

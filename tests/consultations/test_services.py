@@ -77,6 +77,11 @@ def test_members_respond_by_section_question_and_whole(consultation, people):
     by_cows = responses.respond(people["cows"], consultation, {
         "text": "Thirty days is too short.", "question_id": str(question.id)})
     whole = responses.respond(people["loner"], consultation, {"text": "Good draft overall."})
+    # A question about one section: an answer to the question (listed with it).
+    both = responses.respond(people["pact"], consultation, {
+        "text": "Sixty days here", "question_id": question.id, "section_id": article.id})
+    threads = responses.threads(people["card"], consultation)
+    assert both in threads.by_question[question.id] and both not in threads.by_section[article.id]
     assert (by_card.section_id, by_card.organisation.short_name, by_card.language) == \
         (article.id, "CARD", "km")
     assert (by_cows.question_id, by_cows.organisation_id, by_cows.language) == \
@@ -85,14 +90,16 @@ def test_members_respond_by_section_question_and_whole(consultation, people):
     assert consultations.organisations_taking_part(consultation) == 1
 
 
-@pytest.mark.parametrize("data, field", [
-    ({"text": ""}, "text"), ({"text": "x", "section_id": 999999}, "section_id"),
-    ({"text": "x", "question_id": "abc"}, "question_id"),
-    ({"text": "x", "section_id": 2**40}, "section_id"),
-    ({"text": "x", "on_behalf_of_org": True}, "on_behalf_of_org"),
+@pytest.mark.parametrize("data, field, error", [
+    ({"text": ""}, "text", ValidationError),
+    ({"text": "x", "section_id": 999999}, "section_id", NotFound),
+    ({"text": "x", "question_id": 999999}, "question_id", NotFound),
+    ({"text": "x", "question_id": "abc"}, "question_id", ValidationError),
+    ({"text": "x", "section_id": 2**40}, "section_id", ValidationError),
+    ({"text": "x", "on_behalf_of_org": True}, "on_behalf_of_org", ValidationError),
 ])
-def test_responses_are_validated(consultation, people, data, field):
-    with pytest.raises(ValidationError) as raised:
+def test_responses_are_validated(consultation, people, data, field, error):
+    with pytest.raises(error) as raised:
         responses.respond(people["loner"], consultation, data)
     assert raised.value.field == field
 
@@ -162,9 +169,9 @@ def test_endorsements_are_one_per_organisation(consultation, people):
     responses.endorse(people["pact"], proposal)
     assert db.session.scalar(select(func.count(ResponseEndorsement.id))) == 2
     assert consultations.organisations_taking_part(consultation) == 3
-    with pytest.raises(ValidationError):
+    with pytest.raises(Conflict):
         responses.endorse(people["cows"], proposal)  # its own organisation's response
-    with pytest.raises(ValidationError):
+    with pytest.raises(PermissionDenied):
         responses.endorse(people["loner"], proposal)  # no organisation
     responses.withdraw_endorsement(people["pact"], proposal)
     assert db.session.scalar(select(func.count(ResponseEndorsement.id))) == 1

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import g, jsonify, url_for
+from flask import g, jsonify, request, url_for
+from flask_babel import lazy_gettext as _l
 
 from kb.models import Consultation, ConsultationResponse, User
 from kb.services import access, clock
@@ -12,10 +13,21 @@ from kb.services import calendar as calendar_service
 from kb.services import consultations as consultation_service
 from kb.services import responses as response_service
 from kb.services import submission as submission_service
+from kb.services.errors import ValidationError
 from kb.views.api import bp, require_caller
 from kb.views.api import consultation_schemas as schemas
 from kb.views.api.contract import operation
 from kb.views.consultation_submission import send_submission
+
+def _only_known_parameters(schema) -> None:
+    """These operations take only the query parameters they document: any other is refused,
+    so that a misspelt one (`?formt=docx`) never passes silently."""
+    known = {f.data_key or name for name, f in schema().load_fields.items()}
+    unknown = sorted(set(request.args) - known)
+    if unknown:
+        raise ValidationError(_l("Unknown parameter: %(name)s", name=unknown[0][:40]),
+                              field=unknown[0][:40])
+
 
 def _consultation(user: User | None, consultation_id: int) -> Consultation:
     return consultation_service.get_consultation(user, consultation_id)
@@ -114,7 +126,7 @@ def create_response(consultation_id: int, body: dict):
            "while open); endorsing again changes nothing", operation_id="endorseResponse",
            token="required",
            responses={200: {"description": "Endorsed", "schema": "Endorsed"}},
-           errors=(400, 403, 404, 409))
+           errors=(403, 404, 409))
 def endorse_response(consultation_id: int, response_id: int):
     user = require_caller()
     response = response_service.get_response(user, _consultation(user, consultation_id),
@@ -132,6 +144,7 @@ def endorse_response(consultation_id: int, response_id: int):
                "wordprocessingml.document")}},
            errors=(403, 404, 409))
 def get_submission(consultation_id: int, args: dict):
+    _only_known_parameters(schemas.SubmissionQuery)
     user = require_caller()
     consultation = _consultation(user, consultation_id)
     return send_submission(user, consultation, args["format"], args["lang"])
@@ -144,6 +157,7 @@ def get_submission(consultation_id: int, args: dict):
            responses={201: {"description": "Stored", "schema": "SubmissionStored"}},
            errors=(403, 404, 409))
 def store_submission(consultation_id: int, args: dict):
+    _only_known_parameters(schemas.StoreSubmissionQuery)
     user = require_caller()
     consultation = _consultation(user, consultation_id)
     resource = submission_service.store_submission(user, consultation, args["lang"])
@@ -157,6 +171,7 @@ def store_submission(consultation_id: int, args: dict):
            operation_id="getCalendar", query=schemas.CalendarQuery,
            responses={200: {"description": "The events", "schema": "CalendarEvents"}})
 def calendar_events(args: dict):
+    _only_known_parameters(schemas.CalendarQuery)
     start = args.get("from_") or clock.local_today()
     days = args["days"]
     try:
