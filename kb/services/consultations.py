@@ -132,8 +132,8 @@ def describe(consultation: Consultation, data: dict) -> None:
     draft = consultation.resource
     if draft is not None and draft.visibility == Visibility.MEMBERS \
             and consultation.visibility == Visibility.PUBLIC:
-        raise ValidationError(_l("The draft is for members only, so its consultation must be "
-                                 "too."), field="visibility")
+        raise Conflict(_l("The draft is for members only, so its consultation must be too."),
+                       field="visibility")
 
 
 def parse_questions(value) -> list[str]:
@@ -212,10 +212,10 @@ def _draft(actor: User, resource_id) -> Resource:
     number = parse_id(resource_id, "resource_id")
     resource = db.session.get(Resource, number) if number else None
     if resource is None or not access.can_view_resource(actor, resource):
-        raise ValidationError(_l("No such resource."), field="resource_id")
-    if resource.status != Status.PUBLISHED:
-        raise ValidationError(_l("Publish the draft before opening a consultation on it."),
-                              field="resource_id")
+        raise NotFound(_l("No such resource."), field="resource_id")
+    if resource.status != Status.PUBLISHED:  # the draft's state forbids it: 409
+        raise Conflict(_l("Publish the draft before opening a consultation on it."),
+                       field="resource_id")
     return resource
 
 

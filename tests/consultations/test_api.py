@@ -7,7 +7,7 @@ import docx
 import pytest
 from openapi_spec_validator import validate
 
-from kb.services import accounts, consultations, responses
+from kb.services import accounts, consultations, responses, workflow
 from tests.consultations.conftest import SHORT_DRAFT, days, open_consultation, publish_draft
 from tests.test_api import assert_error
 
@@ -65,7 +65,6 @@ def test_an_editor_opens_a_consultation_and_members_respond(client, people, draf
                                                          "responses_shared"),
     ({"organisations": [None]},
                                                         "organisations"),
-    ({"resource_id": 999999}, "resource_id"),
 ])
 def test_bad_consultation_bodies_are_400_naming_the_field(client, people, draft, changes,
                                                          field):
@@ -73,6 +72,21 @@ def test_bad_consultation_bodies_are_400_naming_the_field(client, people, draft,
     response = client.post("/api/v1/consultations", json=body, headers=bearer(people["editor"]))
     assert_error(response, 400, "invalid")
     assert response.get_json()["error"]["field"] == field
+
+
+def test_an_unknown_or_unpublished_draft(client, people, draft):
+    editor = bearer(people["editor"])
+    missing = client.post("/api/v1/consultations", headers=editor,
+                          json=new_consultation(draft, resource_id=999999))
+    assert_error(missing, 404, "not_found")
+    unpublished = publish_draft(people["editor"], SHORT_DRAFT + "\nLater.")
+    workflow.unpublish(people["editor"], unpublished)
+    assert_error(client.post("/api/v1/consultations", headers=editor,
+                             json=new_consultation(unpublished)), 409, "conflict")
+    members = publish_draft(people["editor"], SHORT_DRAFT + "\nMembers.", visibility="members")
+    assert_error(client.post("/api/v1/consultations", headers=editor,
+                             json=new_consultation(members, visibility="public")), 409,
+                 "conflict")
 
 
 def test_permissions_and_errors(client, people, draft, consultation):

@@ -48,7 +48,7 @@ def test_a_members_only_draft_cannot_get_a_public_consultation(people, app):
     from tests.consultations.conftest import SHORT_DRAFT, publish_draft
 
     draft = publish_draft(people["editor"], SHORT_DRAFT + "\nMembers only.", visibility="members")
-    with pytest.raises(ValidationError) as raised:
+    with pytest.raises(Conflict) as raised:
         open_consultation(people["editor"], draft, visibility="public")
     assert raised.value.field == "visibility"
     assert open_consultation(people["editor"], draft, visibility="members").id

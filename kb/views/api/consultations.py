@@ -90,7 +90,7 @@ def list_consultations():
            "(editors)", operation_id="createConsultation", token="required",
            body=schemas.NewConsultation,
            responses={201: {"description": "Opened", "schema": "ConsultationCreated"}},
-           errors=(403,))
+           errors=(403, 404, 409))
 def create_consultation(body: dict):
     user = require_caller()
     resource_id = body.pop("resource_id")
