@@ -162,8 +162,7 @@ class Filler:
 
     SERVICE_FIELDS = ("title", "title_from_file", "alt_title", "summary_source", "summary_html",
                       "event", "source_url", "kind_id", "organisation_id", "date", "visibility",
-                      "status", "owner_id", "province_code", "district_code", "commune_code",
-                      "needs_indexing")
+                      "status", "owner_id", "province_code", "district_code", "commune_code")
 
     def __init__(self, abstracts: list[Abstract], tags: list[str]):
         from sqlalchemy import select
@@ -226,7 +225,7 @@ class Filler:
                 "organisation_id": self.org_ids[spec.org] if spec.org else None,
                 "date": spec.day, "visibility": Visibility.PUBLIC, "status": Status.PUBLISHED,
                 "owner_id": self.user.id, "province_code": province, "district_code": district,
-                "commune_code": spec.commune, "needs_indexing": True}
+                "commune_code": spec.commune}
 
     def _check_same_shape(self, resource_id: int, spec: DocSpec) -> None:
         """Fail unless a resource made by the services has exactly the rows bulk_insert makes."""

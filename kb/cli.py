@@ -360,9 +360,13 @@ def run_command(host, port, threads, no_worker):
     import waitress
 
     from kb.services import reminders
+    from kb.services.indexing import start_follower, stop_follower
     from kb.services.worker import stop_worker, worker_for
 
     app = current_app._get_current_object()
+    # This node's index: rebuilt first if it is missing or lost, then kept in step with the
+    # change log (others' changes every INDEX_POLL_SECONDS, at once on PostgreSQL's NOTIFY).
+    start_follower(app)
     if not no_worker:
         # Takes queued work, and work whose process died once its lease runs out; never a
         # file another live process is reading.
@@ -382,6 +386,7 @@ def run_command(host, port, threads, no_worker):
                        ident="kb", clear_untrusted_proxy_headers=True)
     finally:
         stop_worker(app)
+        stop_follower(app)
 
 
 @main.command("worker")

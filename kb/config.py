@@ -43,6 +43,14 @@ class Defaults:
     # "off" leaves the changes flagged for `kb check --repair` (only for maintenance).
     INDEXING_MODE = "inline"
     INDEX_WRITE_WAIT = 30.0  # seconds a writer waits for another process's writer
+    # Every node's index follows the change log: other nodes' changes are applied this often
+    # (at once on PostgreSQL, woken by NOTIFY); an entry missing from the sequence (a
+    # transaction still open, or rolled back) is waited for this long before it is passed;
+    # entries every node has applied are pruned after this many days.
+    INDEX_POLL_SECONDS = 1.0
+    INDEX_GAP_SECONDS = 120.0
+    INDEX_LOG_KEEP_DAYS = 7
+    INDEX_NODE_NAME: str | None = None  # default: host name and index folder
     SEARCH_TIME_LIMIT = 5.0  # seconds; a search that runs longer answers with what it found
 
     # Cookies: HttpOnly and SameSite always; Secure is on by default and must be switched off

@@ -240,7 +240,7 @@ def test_kb_check_finds_and_repairs_drift(app, people):
     # Drift: an entry removed behind the database's back, an orphan, a stale entry.
     search.write(path, [replace(indexing.document_for(gone), id=999)], deleted_ids=[kept.id])
     db.session.execute(update(Resource).where(Resource.id == gone.id)
-                       .values(title="Renamed quietly", needs_indexing=False))
+                       .values(title="Renamed quietly"))  # past the services: no log entry
     db.session.commit()
     report = indexing.check()
     assert (report.missing, report.orphaned, report.stale) == ([kept.id], [999], [gone.id])

@@ -4,6 +4,7 @@ from kb.models.resources import (
     LANGUAGES, ExtractionState, Resource, ResourceAuthor, ResourceEvent, ResourceFile,
     ResourceLanguage, Status, Tag, Visibility, resource_objectives, resource_tags,
 )
+from kb.models.changes import IndexChange, IndexLogState, IndexNode
 from kb.models.jobs import Job, JobState
 from kb.models.users import AccountStatus, ApiToken, AuditEvent, Notification, Role, User
 from kb.models.vocab import (Commune, District, GlossaryEntry, Objective, Organisation, Province,
@@ -16,7 +17,8 @@ from kb.models.calendar import CalendarFeed, Meeting, MeetingKind
 
 __all__ = [
     "MAX_ID", "Base", "utcnow", "valid_id", "LANGUAGES", "ExtractionState", "Resource",
-    "ResourceAuthor", "ResourceEvent", "ResourceFile", "Job", "JobState", "ResourceLanguage",
+    "ResourceAuthor", "ResourceEvent", "ResourceFile", "IndexChange", "IndexLogState",
+    "IndexNode", "Job", "JobState", "ResourceLanguage",
     "Status", "Tag", "Visibility", "resource_objectives", "resource_tags", "AccountStatus",
     "ApiToken", "AuditEvent", "Notification", "Role", "User", "Commune", "District",
     "GlossaryEntry", "Objective", "Organisation", "Province", "ResourceKind", "Workshop",

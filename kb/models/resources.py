@@ -96,8 +96,6 @@ class Resource(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     published_at: Mapped[datetime | None]
-    # Set in the same transaction as any change; the indexer clears it after writing the index.
-    needs_indexing: Mapped[bool] = mapped_column(default=True, index=True)
 
     kind: Mapped[ResourceKind] = relationship()
     organisation: Mapped[Organisation | None] = relationship()

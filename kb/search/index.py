@@ -8,6 +8,7 @@ the lock taken waits with back-off instead of failing, so several server process
 from __future__ import annotations
 
 import logging
+import os
 import random
 import secrets
 import shutil
@@ -45,6 +46,7 @@ for _module in (whoosh_codec_base, whoosh_filestore, whoosh_compound, whoosh_wri
     _module.random_name = _unpredictable_name
 
 VERSION_FILE = "kb-schema-version"
+APPLIED_FILE = "kb-applied-through"  # the last change-log entry this index holds, see below
 INDEX_NAME = "MAIN"
 
 
@@ -111,13 +113,17 @@ def ensure_index(path: str) -> bool:
 
 def create_index(path: str) -> None:
     """A new, empty index at `path`, replacing whatever is there."""
+    _create_unlocked(path)
+    forget(path)
+
+
+def _create_unlocked(path: str) -> None:
     folder = Path(path)
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     whoosh_index.create_in(str(folder), build_schema(), indexname=INDEX_NAME)
     _version_path(path).write_text(str(SCHEMA_VERSION))
-    forget(path)
 
 
 def forget(path: str) -> None:
@@ -127,9 +133,13 @@ def forget(path: str) -> None:
 
 
 def open_index(path: str):
+    """The index at `path`; an empty one when the node has none yet (a new node, or a lost
+    disk), so searches answer "nothing found" while the index is rebuilt instead of failing."""
     with _open_lock:
         ix = _open.get(str(path))
         if ix is None:
+            if not whoosh_index.exists_in(str(path), indexname=INDEX_NAME):
+                _create_unlocked(path)
             ix = whoosh_index.open_dir(str(path), indexname=INDEX_NAME)
             _open[str(path)] = ix
         return ix
@@ -219,12 +229,42 @@ def rebuild(path: str, documents: Iterable[IndexDocument], procs: int = 1,
     return count
 
 
+def applied_through(path: str) -> int | None:
+    """The change-log position this index was last brought to (None: unknown, so the index
+    must be rebuilt from the database). Kept beside the index, node by node."""
+    try:
+        return int(Path(path, APPLIED_FILE).read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def record_applied_through(path: str, seq: int) -> None:
+    """Say that the index holds every change up to `seq` (never moving backwards: processes of
+    one node may finish in any order). Written aside and renamed into place."""
+    target = Path(path, APPLIED_FILE)
+    with _open_lock:
+        current = applied_through(path)
+        if current is not None and current >= seq:
+            return
+        aside = target.with_name(f"{APPLIED_FILE}.{os.getpid()}.{threading.get_ident()}")
+        aside.write_text(f"{seq}\n")
+        os.replace(aside, target)
+
+
 def entries(path: str) -> dict[int, str]:
     """resource id -> indexed version, for every document in the index."""
     ix = open_index(path)
     with ix.searcher() as searcher:
         return {int(fields["id"]): fields.get("version", "")
                 for fields in searcher.all_stored_fields()}
+
+
+def schema_is_current(path: str) -> bool:
+    """Whether the index was built with this version of the schema (a cheap look, no open)."""
+    try:
+        return _version_path(path).read_text().strip() == str(SCHEMA_VERSION)
+    except FileNotFoundError:
+        return False
 
 
 def check_index(path: str) -> tuple[bool, str]:

@@ -1,42 +1,59 @@
-"""Keeping the search index in step with the database, which is the source of truth.
+"""Keeping each node's search index in step with the database, which is the source of truth.
 
-Every change to a resource sets `needs_indexing` in the same transaction as the change. After
-the commit, `flush()` writes every flagged resource to the index (one writer, waiting with
-back-off while another process writes) and clears the flags of the rows it wrote, unless they
-changed again meanwhile. Deleted resources are removed right after their commit. Whatever a
-crash or a busy index leaves behind is still flagged and is written by the next flush;
-`kb check` finds any other drift and `kb check --repair` fixes it.
+Every change to what the index holds — a new, edited, deleted, published or hidden resource, a
+new file or file text — appends an entry to the change log (kb/models/changes.py) in the same
+transaction as the change: services say so by calling `mark(resource)` as part of the change
+(deletions are seen by the session), and the session hook below writes the entries during the
+flush. Nothing about *what* to index is implicit.
 
-The services set `needs_indexing` explicitly, as part of each change; the only thing hooked to
-the session is *when* the flush runs (after a commit that touched a resource), so that no code
-path can commit a change and forget to index it. Nothing about what to index is implicit.
+Each node's index remembers, beside itself, the last entry it applied (`applied through`).
+`catch_up()` applies every newer entry: it re-reads those resources as they are now and writes
+them (or removes the deleted ones), so applying an entry twice or out of order is harmless. It
+runs right after every commit that wrote entries (a node sees its own changes at once), and a
+follower thread in `kb run` runs it every INDEX_POLL_SECONDS for other nodes' changes (woken at
+once by PostgreSQL's NOTIFY). An index that is missing, lost or behind a pruned log is rebuilt
+from the database and then catches up. One machine works exactly the same way.
 """
 from __future__ import annotations
 
 import logging
+import socket
 import threading
+import time as clock
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import event, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import delete, event, func, insert, select, text, true
+from sqlalchemy.orm import Session, object_session, selectinload
 
+from kb import search
 from kb.extensions import db
 from kb.ingest.sanitize import plain_text
-from kb.models import Resource, ResourceFile
-from kb import search
+from kb.models import IndexChange, IndexLogState, IndexNode, Resource, ResourceFile, utcnow
 
 log = logging.getLogger(__name__)
 
 BATCH = 500
+NOTIFY_CHANNEL = "kb_index_changes"
 _suspended = threading.local()
+_MARKS = "kb_index_marks"
+_DELETED = "kb_index_deleted"
+_WROTE = "kb_index_wrote"
 
 
 def _index_path() -> str:
     return current_app.config["SEARCH_INDEX_PATH"]
 
+
+def node_name() -> str:
+    """This node: INDEX_NODE_NAME, else its host name and index folder."""
+    configured = current_app.config.get("INDEX_NODE_NAME")
+    return configured or f"{socket.gethostname()}:{_index_path()}"[:200]
+
+
+# --- what the index holds of a resource ------------------------------------------------------
 
 def version_of(resource: Resource) -> str:
     return resource.updated_at.isoformat() if resource.updated_at else ""
@@ -75,7 +92,7 @@ def document_for(resource: Resource) -> search.IndexDocument:
         owner=resource.owner_id)
 
 
-def _loaded(session: Session):
+def _loaded():
     """Resources with everything document_for reads, in few queries."""
     return (select(Resource).options(
         selectinload(Resource.files), selectinload(Resource.tags),
@@ -85,67 +102,54 @@ def _loaded(session: Session):
         selectinload(Resource.district), selectinload(Resource.commune)))
 
 
-@dataclass
-class FlushResult:
-    written: int = 0
-    deleted: int = 0
-    left: int = 0   # still flagged (the index stayed busy)
-    errors: list[str] = field(default_factory=list)
+# --- writing the change log, in the transaction of the change ---------------------------------
+
+def mark(resource: Resource) -> None:
+    """Part of a change to `resource`: its entry goes into the change log with the change."""
+    session = object_session(resource) or db.session()
+    session.info.setdefault(_MARKS, set()).add(resource)
 
 
-def _flagged_count(session: Session) -> int:
-    return session.scalar(select(db.func.count()).select_from(Resource)
-                          .where(Resource.needs_indexing.is_(True)))
+def _before_flush(session, _context, _instances):
+    for obj in session.deleted:
+        if isinstance(obj, Resource) and obj.id is not None:
+            session.info.setdefault(_DELETED, set()).add(obj.id)
 
 
-def flush(deleted_ids=(), wait: float | None = None) -> FlushResult:
-    """Write every flagged resource (and remove `deleted_ids`) to the index, then clear the
-    flags of what was written. Uses its own database sessions, so it may run right after
-    another session's commit. The rows are read while the index's writer lock is held, so
-    concurrent flushes in several processes never write an older version over a newer one."""
-    result = FlushResult()
-    wait = current_app.config.get("INDEX_WRITE_WAIT", 30.0) if wait is None else wait
-    deleted = list(deleted_ids)
-    while True:
-        with Session(db.engine) as session:
-            if not deleted and not _flagged_count(session):
-                break
-            rows: list[Resource] = []
+def _after_flush(session, _context):
+    marks = session.info.get(_MARKS, set())
+    ids = {obj.id for obj in marks if obj.id is not None} | session.info.pop(_DELETED, set())
+    session.info[_MARKS] = {obj for obj in marks if obj.id is None}  # not flushed yet
+    if ids:
+        # Straight through the flush's own connection: the entries are part of the change.
+        connection = session.connection()
+        connection.execute(insert(IndexChange), [{"resource_id": i, "at": utcnow()}
+                                                 for i in sorted(ids)])
+        if connection.dialect.name == "postgresql":
+            connection.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))  # delivered at commit
+        session.info[_WROTE] = True
 
-            def read_latest():
-                rows.extend(session.scalars(
-                    _loaded(session).where(Resource.needs_indexing.is_(True))
-                    .order_by(Resource.id).limit(BATCH)))
-                return [document_for(r) for r in rows], deleted
 
-            try:
-                search.write_latest(_index_path(), read_latest, wait=wait)
-            except search.IndexBusy as busy:
-                log.warning("search index busy; flagged resources stay flagged: %s", busy)
-                result.left = _flagged_count(session)
-                result.errors.append(str(busy))
-                break
-            result.deleted += len(deleted)
-            deleted = []
-            for resource in rows:
-                # Cleared only if unchanged since it was read: a newer change stays flagged.
-                session.execute(update(Resource)
-                                .where(Resource.id == resource.id,
-                                       Resource.updated_at == resource.updated_at)
-                                .values(needs_indexing=False, updated_at=Resource.updated_at)
-                                # The loaded rows are not used again: skip matching them.
-                                .execution_options(synchronize_session=False))
-            session.commit()
-            result.written += len(rows)
-            if len(rows) < BATCH:
-                break
-    return result
+def _after_commit(session):
+    if not session.info.pop(_WROTE, False) or getattr(_suspended, "on", False):
+        return
+    if not current_app or current_app.config.get("INDEXING_MODE", "inline") == "off":
+        return
+    try:
+        catch_up()
+    except Exception:  # the entries stay in the log: the next catch-up applies them
+        log.exception("updating the search index failed; it will be retried")
+
+
+def _after_rollback(session):
+    for key in (_MARKS, _DELETED, _WROTE):
+        session.info.pop(key, None)
 
 
 @contextmanager
 def deferred():
-    """Within this block commits do not write the index (a bulk import flushes once at the
-    end, in one writer, instead of once per file)."""
+    """Within this block commits do not update the index (a bulk import catches up once at
+    the end, in one writer, instead of once per file). The entries are written as usual."""
     previous = getattr(_suspended, "on", False)
     _suspended.on = True
     try:
@@ -154,45 +158,166 @@ def deferred():
         _suspended.on = previous
 
 
-def _before_flush(session, _context, _instances):
-    info = session.info
-    for obj in session.deleted:
-        if isinstance(obj, Resource):
-            info.setdefault("kb_deleted_resources", set()).add(obj.id)
-    for obj in list(session.new) + list(session.dirty):
-        if isinstance(obj, Resource) and obj.needs_indexing:
-            info["kb_index_due"] = True
-        elif isinstance(obj, ResourceFile):
-            info["kb_index_due"] = True
-
-
-def _after_commit(session):
-    info = session.info
-    deleted = info.pop("kb_deleted_resources", set())
-    due = info.pop("kb_index_due", False)
-    if not (due or deleted) or getattr(_suspended, "on", False):
-        return
-    if not current_app or current_app.config.get("INDEXING_MODE", "inline") == "off":
-        return
-    try:
-        flush(deleted)
-    except Exception:  # the flags stay set: the next flush or `kb check --repair` retries
-        log.exception("updating the search index failed; it will be retried")
-
-
-def _after_rollback(session):
-    session.info.pop("kb_deleted_resources", None)
-    session.info.pop("kb_index_due", None)
-
-
 def init_app(app) -> None:
-    """Listen to the application's session (once per process: the listeners are global)."""
+    """Listen to the application's sessions (once per process: the listeners are global)."""
     from sqlalchemy.orm import Session as SessionClass
 
     if not event.contains(SessionClass, "before_flush", _before_flush):
         event.listen(SessionClass, "before_flush", _before_flush)
+        event.listen(SessionClass, "after_flush", _after_flush)
         event.listen(SessionClass, "after_commit", _after_commit)
         event.listen(SessionClass, "after_soft_rollback", lambda s, _t: _after_rollback(s))
+
+
+# --- applying the log to this node's index ----------------------------------------------------
+
+@dataclass
+class _Progress:
+    """What this process knows of its index's place in the log, beyond the file beside it."""
+
+    through: int
+    beyond: set = field(default_factory=set)     # applied, above a gap
+    gaps: dict = field(default_factory=dict)     # missing seq -> when first seen missing
+
+
+_progress: dict[str, _Progress] = {}
+_progress_lock = threading.Lock()
+_apply_locks: dict[str, threading.Lock] = {}
+
+
+@dataclass
+class FlushResult:
+    written: int = 0
+    deleted: int = 0
+    entries: int = 0
+    rebuilt: bool = False
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def left(self) -> int:  # kept for the callers of the flag-based indexer
+        return 1 if self.errors else 0
+
+
+def _apply_lock(path: str) -> threading.Lock:
+    with _progress_lock:
+        return _apply_locks.setdefault(path, threading.Lock())
+
+
+def catch_up(wait: float | None = None) -> FlushResult:
+    """Apply every change-log entry this node's index has not applied yet (rebuilding the
+    index first when it is missing or too far behind). Uses its own database sessions."""
+    path = _index_path()
+    wait = current_app.config.get("INDEX_WRITE_WAIT", 30.0) if wait is None else wait
+    result = FlushResult()
+    with _apply_lock(path):
+        with Session(db.engine) as session:
+            progress = _progress_for(session, path, result)
+            while True:
+                rows = list(session.execute(
+                    select(IndexChange.seq, IndexChange.resource_id)
+                    .where(IndexChange.seq > progress.through)
+                    .order_by(IndexChange.seq).limit(BATCH)))
+                todo = [(seq, rid) for seq, rid in rows if seq not in progress.beyond]
+                if todo:
+                    try:
+                        written, removed = _apply(session, path, {rid for _s, rid in todo},
+                                                  wait)
+                    except search.IndexBusy as busy:
+                        log.warning("search index busy; the log waits: %s", busy)
+                        result.errors.append(str(busy))
+                        break
+                    result.written += written
+                    result.deleted += removed
+                    result.entries += len(todo)
+                progress.beyond.update(seq for seq, _rid in todo)
+                _advance(progress, max((seq for seq, _rid in rows), default=progress.through))
+                search.record_applied_through(path, progress.through)
+                if len(rows) < BATCH:
+                    break
+            _report_node(session, progress.through)
+    return result
+
+
+def flush(deleted_ids=(), wait: float | None = None) -> FlushResult:
+    """The name the callers of the former flag-based indexer know: catch up."""
+    return catch_up(wait=wait)
+
+
+def _apply(session: Session, path: str, ids: set[int], wait: float) -> tuple[int, int]:
+    """Write these resources as the database has them now; remove those it no longer has.
+    The rows are read once the index's writer lock is held, so no writer can put back an older
+    version after another wrote a newer one."""
+    found: list[Resource] = []
+
+    def read_latest():
+        session.expire_all()
+        found.extend(session.scalars(_loaded().where(Resource.id.in_(ids))))
+        present = {r.id for r in found}
+        return [document_for(r) for r in found], sorted(ids - present)
+
+    search.write_latest(path, read_latest, wait=wait)
+    return len(found), len(ids) - len(found)
+
+
+def _advance(progress: _Progress, highest_seen: int) -> None:
+    """Move `through` over every applied entry, and over a missing one once it has been
+    missing longer than INDEX_GAP_SECONDS (a transaction that never committed its entry)."""
+    patience = float(current_app.config.get("INDEX_GAP_SECONDS", 120))
+    now = clock.monotonic()
+    while progress.through < highest_seen:
+        following = progress.through + 1
+        if following in progress.beyond:
+            progress.beyond.discard(following)
+        elif now - progress.gaps.setdefault(following, now) < patience:
+            return
+        progress.gaps.pop(following, None)
+        progress.through = following
+
+
+def _progress_for(session: Session, path: str, result: FlushResult) -> _Progress:
+    """This node's place in the log, rebuilding the index first when it cannot catch up: no
+    index, no record of its place, a place the log does not have (a restored database), or a
+    place behind what was pruned."""
+    search.ensure_index(path)
+    through = search.applied_through(path)
+    pruned = session.scalar(select(IndexLogState.pruned_through)) or 0
+    highest = max(session.scalar(select(func.max(IndexChange.seq))) or 0, pruned)
+    known = _progress.get(path)
+    if (through is None or through > highest or through < pruned
+            or not search.schema_is_current(path)):
+        _rebuild(session, path)
+        result.rebuilt = True
+        through = search.applied_through(path) or 0
+        known = None
+    if known is None or known.through < through:
+        known = _progress[path] = _Progress(through)
+    return known
+
+
+def _rebuild(session: Session, path: str) -> int:
+    """Build the index anew from the database; it holds the log up to the entry that was last
+    when the rows were read (later entries are applied after)."""
+    through = session.scalar(select(func.max(IndexChange.seq))) or 0
+    count = search.rebuild(path, all_documents())
+    search.record_applied_through(path, through)
+    _progress.pop(path, None)
+    log.info("search index rebuilt from the database: %d resources, log entry %d",
+             count, through)
+    return count
+
+
+def _report_node(session: Session, through: int) -> None:
+    """Tell the others (and `kb check`) how far this node has come."""
+    name = node_name()
+    row = session.get(IndexNode, name)
+    if row is None:
+        session.add(IndexNode(node=name, applied_through=through, seen_at=utcnow()))
+    else:
+        row.applied_through, row.seen_at = through, utcnow()
+    try:
+        session.commit()
+    except Exception:  # two processes of one node reporting at once: one report is enough
+        session.rollback()
 
 
 def all_documents(batch: int = BATCH):
@@ -200,7 +325,7 @@ def all_documents(batch: int = BATCH):
     with Session(db.engine) as session:
         last = 0
         while True:
-            rows = list(session.scalars(_loaded(session).where(Resource.id > last)
+            rows = list(session.scalars(_loaded().where(Resource.id > last)
                                         .order_by(Resource.id).limit(batch)))
             if not rows:
                 return
@@ -211,16 +336,146 @@ def all_documents(batch: int = BATCH):
 
 
 def reindex(procs: int = 1) -> int:
-    """Rebuild the index from the database and clear every flag. Returns the count."""
-    started = datetime.utcnow()
-    count = search.rebuild(_index_path(), all_documents(), procs=procs)
-    # Flags set by changes made while rebuilding stay set (those rows are newer).
-    db.session.execute(update(Resource).where(Resource.updated_at <= started)
-                       .values(needs_indexing=False, updated_at=Resource.updated_at))
-    db.session.commit()
-    flush()
+    """Rebuild this node's index from the database, then apply what changed meanwhile."""
+    path = _index_path()
+    with _apply_lock(path), Session(db.engine) as session:
+        count = _rebuild(session, path)
+    catch_up()
     return count
 
+
+# --- lag, pruning, following other nodes -------------------------------------------------------
+
+@dataclass
+class Lag:
+    entries: int = 0
+    seconds: float = 0.0
+
+
+def lag() -> Lag:
+    """How far this node's index is behind the log: entries, and the age of the oldest."""
+    path = _index_path()
+    through = search.applied_through(path) or 0
+    beyond = _progress.get(path).beyond if path in _progress else set()
+    waiting = db.session.scalar(select(func.count(IndexChange.seq))
+                                .where(IndexChange.seq > through)) or 0
+    oldest = db.session.scalar(select(func.min(IndexChange.at)).where(
+        IndexChange.seq > through, IndexChange.seq.notin_(beyond) if beyond else true()))
+    entries = max(0, waiting - len(beyond))
+    seconds = max(0.0, (utcnow() - oldest).total_seconds()) if oldest and entries else 0.0
+    return Lag(entries, round(seconds, 3))
+
+
+def prune(keep_days: float | None = None) -> int:
+    """Drop entries every node has applied and that are older than `keep_days`; a node that
+    comes back behind them rebuilds its index. Returns how many were dropped."""
+    keep_days = current_app.config.get("INDEX_LOG_KEEP_DAYS", 7) if keep_days is None \
+        else keep_days
+    cutoff = utcnow() - timedelta(days=keep_days)
+    recent = select(func.min(IndexNode.applied_through)).where(IndexNode.seen_at >= cutoff)
+    safe = db.session.scalar(recent) or 0
+    last = db.session.scalar(select(func.max(IndexChange.seq)).where(
+        IndexChange.seq <= safe, IndexChange.at < cutoff))
+    if not last:
+        return 0
+    dropped = db.session.execute(delete(IndexChange).where(IndexChange.seq <= last)).rowcount
+    state = db.session.get(IndexLogState, 1)
+    if state is None:
+        db.session.add(IndexLogState(id=1, pruned_through=last))
+    else:
+        state.pruned_through = max(state.pruned_through, last)
+    db.session.commit()
+    return dropped
+
+
+class Follower:
+    """A thread that applies other nodes' changes: every INDEX_POLL_SECONDS, and at once when
+    PostgreSQL says something was written (LISTEN/NOTIFY)."""
+
+    def __init__(self, app):
+        self.app = app
+        self.poll = float(app.config.get("INDEX_POLL_SECONDS", 1.0))
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="kb-index-follower", daemon=True)
+
+    def start(self) -> Follower:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=10)
+
+    def _run(self) -> None:
+        with self.app.app_context():
+            listener = _Listener(self.app)
+            pruned_at = 0.0
+            while not self.stopping.is_set():
+                try:
+                    catch_up()
+                    if clock.monotonic() - pruned_at > 3600:
+                        pruned_at = clock.monotonic()
+                        prune()
+                except Exception:
+                    db.session.rollback()
+                    log.exception("following the change log failed; trying again")
+                db.session.remove()
+                listener.wait(self.poll, self.stopping)
+            listener.close()
+
+
+class _Listener:
+    """PostgreSQL's LISTEN on its own connection; on SQLite, a plain wait."""
+
+    def __init__(self, app):
+        self.connection = None
+        if db.engine.dialect.name == "postgresql":
+            try:
+                import psycopg
+
+                url = db.engine.url.set(drivername="postgresql")
+                self.connection = psycopg.connect(url.render_as_string(hide_password=False),
+                                                  autocommit=True)
+                self.connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            except Exception:  # polling alone still works
+                log.warning("LISTEN unavailable; polling only", exc_info=True)
+                self.connection = None
+
+    def wait(self, seconds: float, stopping: threading.Event) -> None:
+        if self.connection is None:
+            stopping.wait(seconds)
+            return
+        try:
+            for _notice in self.connection.notifies(timeout=seconds, stop_after=1):
+                break
+        except Exception:
+            log.warning("LISTEN connection lost; polling only", exc_info=True)
+            self.close()
+            stopping.wait(seconds)
+
+    def close(self) -> None:
+        if self.connection is not None:
+            try:
+                self.connection.close()
+            except Exception:
+                pass
+            self.connection = None
+
+
+def start_follower(app) -> Follower:
+    follower = app.extensions.get("kb_index_follower")
+    if follower is None:
+        follower = app.extensions["kb_index_follower"] = Follower(app).start()
+    return follower
+
+
+def stop_follower(app) -> None:
+    follower = app.extensions.pop("kb_index_follower", None)
+    if follower is not None:
+        follower.stop()
+
+
+# --- checking ----------------------------------------------------------------------------------
 
 @dataclass
 class CheckReport:
@@ -228,7 +483,8 @@ class CheckReport:
     missing: list[int] = field(default_factory=list)   # in the database, not in the index
     stale: list[int] = field(default_factory=list)     # indexed from an older version
     orphaned: list[int] = field(default_factory=list)  # in the index, not in the database
-    pending: int = 0                                    # flagged, not yet written
+    pending: int = 0                                    # log entries not yet applied
+    lag_seconds: float = 0.0
     files_missing: list[int] = field(default_factory=list)  # stored file gone (file ids)
 
     @property
@@ -246,20 +502,21 @@ class CheckReport:
                 shown = ", ".join(str(i) for i in ids[:20]) + (" …" if len(ids) > 20 else "")
                 out.append(f"{label}: {len(ids)} ({shown})")
         if self.pending:
-            out.append(f"Waiting to be indexed: {self.pending}")
+            out.append(f"Waiting to be indexed: {self.pending} change-log entries "
+                       f"(the oldest {self.lag_seconds:.1f} s old)")
         return out
 
 
 def check() -> CheckReport:
-    """Compare the database, the stored files and the index."""
+    """Compare the database, the stored files and this node's index."""
     from kb.ingest import storage
 
     report = CheckReport()
     ok, message = search.check_index(_index_path())
     db_versions = {rid: (updated.isoformat() if updated else "") for rid, updated in
                    db.session.execute(select(Resource.id, Resource.updated_at))}
-    report.pending = db.session.scalar(select(db.func.count()).select_from(Resource)
-                                       .where(Resource.needs_indexing.is_(True)))
+    behind = lag()
+    report.pending, report.lag_seconds = behind.entries, behind.seconds
     root = current_app.config["FILE_STORE_PATH"]
     for file_id, sha256 in db.session.execute(select(ResourceFile.id, ResourceFile.sha256)):
         if not storage.exists(root, sha256):
@@ -281,10 +538,11 @@ def repair(report: CheckReport) -> CheckReport:
     if report.index != "ok":
         reindex()
         return check()
-    ids = set(report.missing) | set(report.stale)
+    ids = set(report.missing) | set(report.stale) | set(report.orphaned)
     if ids:
-        db.session.execute(update(Resource).where(Resource.id.in_(ids))
-                           .values(needs_indexing=True, updated_at=Resource.updated_at))
+        db.session.execute(insert(IndexChange), [{"resource_id": i, "at": utcnow()}
+                                                 for i in sorted(ids)])
         db.session.commit()
-    flush(report.orphaned)
+    catch_up()
     return check()
+

@@ -13,7 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from kb.extensions import db
 from kb.ingest import storage
 from kb.models import ExtractionState, Resource, ResourceFile, User
-from kb.services import access, audit, jobs, processing, resources, workflow
+from kb.services import access, audit, indexing, jobs, processing, resources, workflow
 from kb.services.errors import Conflict, DomainError, PermissionDenied, ValidationError
 
 MAX_FILES_PER_RESOURCE = 20
@@ -162,7 +162,7 @@ def _attach(actor: User, resource: Resource, checked: list[Checked]) -> list[Res
                               extraction_state=ExtractionState.PENDING, uploaded_by_id=actor.id)
         db.session.add(stored)
         files.append(stored)
-    resource.needs_indexing = True
+    indexing.mark(resource)
     return files
 
 

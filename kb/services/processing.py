@@ -23,7 +23,7 @@ from sqlalchemy import select
 from kb.extensions import db
 from kb.ingest import storage
 from kb.models import ExtractionState, ResourceAuthor, ResourceFile, ResourceLanguage, utcnow
-from kb.services import jobs, resources
+from kb.services import indexing, jobs, resources
 
 log = logging.getLogger(__name__)
 # process_files writes its results in batches: a commit (a sync to disk) per file cost more than
@@ -79,7 +79,7 @@ def _record(stored: ResourceFile, result) -> None:
     stored.extraction_error = result.error or ""
     _fill_metadata_from(stored)
     # A new version of the resource as far as search is concerned (the indexer compares it).
-    stored.resource.needs_indexing = True
+    indexing.mark(stored.resource)
     stored.resource.updated_at = utcnow()
 
 

@@ -13,7 +13,7 @@ from kb.models import (
     LANGUAGES, Commune, Objective, Resource, ResourceAuthor, ResourceEvent, ResourceFile,
     ResourceKind, ResourceLanguage, Role, Status, Tag, User, Visibility, valid_id,
 )
-from kb.services import access, audit
+from kb.services import access, audit, indexing
 from kb.services.accounts import find_organisation
 from kb.services.errors import NotFound, PermissionDenied, ValidationError
 
@@ -138,7 +138,7 @@ def describe(resource: Resource, data: dict) -> None:
                             for i, n in enumerate(n for n in names or [] if n and n.strip())]
     if "commune_code" in data:
         apply_place(resource, data["commune_code"])
-    resource.needs_indexing = True
+    indexing.mark(resource)
 
 
 def new_resource(actor: User, data: dict) -> Resource:

@@ -25,7 +25,7 @@ from kb.extensions import db
 from kb.models import (
     ExtractionState, Resource, ResourceEvent, ResourceFile, Role, Status, User, utcnow,
 )
-from kb.services import access, audit, notifications
+from kb.services import access, audit, indexing, notifications
 from kb.services.errors import Conflict, PermissionDenied, ValidationError
 
 DECISIONS = ("approve", "reject")
@@ -42,7 +42,7 @@ def _move(actor: User, resource: Resource, to: Status, action: str, comment: str
     resource.status = to
     if to == Status.PUBLISHED:
         resource.published_at = resource.published_at or utcnow()
-    resource.needs_indexing = True
+    indexing.mark(resource)
     resource.updated_at = utcnow()  # the indexer's version of the resource
     db.session.add(ResourceEvent(resource=resource, actor_id=actor.id, action=action,
                                  from_status=before.value, to_status=to.value,
@@ -214,7 +214,7 @@ def new_version(actor: User, stored: ResourceFile, upload, note: str = "") -> Re
         jobs.queue_new([newer])
         db.session.flush()
         stored.replaced_by_id = newer.id
-        resource.needs_indexing = True
+        indexing.mark(resource)
         resource.updated_at = utcnow()
         label = f"{newer.original_name} (v{newer.version})"
         note = _clean(note)

@@ -8,7 +8,7 @@ from kb.extensions import db
 from kb.search import check_index
 from kb.services import search as search_service
 from kb.services import resources as resource_service
-from kb.services import processing, vocabularies
+from kb.services import indexing, processing, vocabularies
 from kb.views.helpers import safe_next, viewer
 
 bp = Blueprint("main", __name__)
@@ -62,6 +62,12 @@ def healthz():
     ok, message = check_index(current_app.config["SEARCH_INDEX_PATH"])
     if not ok:
         body["index"] = message
+    try:  # how far this node's index is behind the change log
+        behind = indexing.lag()
+        body["index_lag"], body["index_lag_seconds"] = behind.entries, behind.seconds
+    except Exception:
+        db.session.rollback()
+        body["index_lag"] = None
     if body["database"] != "ok" or body["index"] != "ok":
         body["status"] = "unavailable"
         return jsonify(body), 503

@@ -1,7 +1,7 @@
 """consultations and calendar
 
 Revision ID: ce2ebb209d32
-Revises: a7c4e2f9b130
+Revises: c3d8f1a2e4b5
 Create Date: 2026-12-01 09:05:01.822822
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'ce2ebb209d32'
-down_revision = 'a7c4e2f9b130'
+down_revision = 'c3d8f1a2e4b5'
 branch_labels = None
 depends_on = None
 
