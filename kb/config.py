@@ -110,6 +110,10 @@ class Defaults:
     OAI_ADMIN_EMAIL: str | None = None
     OAI_PAGE_SIZE = 100
 
+    # `kb run` looks this often (seconds) for consultation notices that are due: opening, and
+    # three days before the deadline; 0 switches it off (then run `kb notices` from cron).
+    CONSULTATION_NOTICE_SECONDS = 3600
+
     RUN_HOST = "127.0.0.1"
     RUN_PORT = 5000
     RUN_THREADS = 8

@@ -94,8 +94,30 @@ def population(app, make_user):
         packs.append(pack.id)
     known = {"resource_id": [r.id for r in (published, members, submitted, draft, with_file)],
              "file_id": [f.id for f in with_file.current_files],
-             "workshop_id": packs}
+             "workshop_id": packs, **_consultations(editor, people["member"])}
     return {"tokens": tokens, "known": known}
+
+
+def _consultations(editor, member) -> dict[str, list[int]]:
+    """An open public consultation with a response, a closed one (its submission can be
+    compiled and stored) and a members-only one; their ids and their responses' ids."""
+    from kb.services import consultations, responses
+    from tests.consultations.conftest import (SHORT_DRAFT, days, open_consultation,
+                                              publish_draft)
+
+    draft = publish_draft(editor, SHORT_DRAFT)
+    public = open_consultation(editor, draft)
+    said = [responses.respond(member, public, {"text": "A comment on article 2",
+                                               "section_id": public.sections[2].id,
+                                               "on_behalf_of_org": True})]
+    closed = open_consultation(editor, draft, title="Closed consultation")
+    said.append(responses.respond(member, closed, {"text": "Before the deadline"}))
+    consultations.update_consultation(editor, closed, {"opens": days(-9), "closes": days(-1)})
+    members = open_consultation(editor, publish_draft(editor, SHORT_DRAFT + "\nMembers.",
+                                                      visibility="members"),
+                                visibility="members")
+    return {"consultation_id": [public.id, closed.id, members.id],
+            "response_id": [r.id for r in said]}
 
 
 def _drawn(case, choices: list):

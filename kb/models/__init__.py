@@ -11,6 +11,10 @@ from kb.models.users import AccountStatus, ApiToken, AuditEvent, Notification, R
 from kb.models.vocab import (Commune, District, GlossaryEntry, Objective, Organisation, Province,
                              ResourceKind)
 from kb.models.workshops import Workshop, WorkshopItem, WorkshopVisibility
+from kb.models.consultations import (Consultation, ConsultationQuestion, ConsultationResponse,
+                                     ConsultationSection, ConsultationState, Participation,
+                                     ResponseEndorsement)
+from kb.models.calendar import CalendarFeed, Meeting, MeetingKind
 
 __all__ = [
     "MAX_ID", "Base", "utcnow", "valid_id", "LANGUAGES", "ExtractionState", "Resource",
@@ -20,4 +24,7 @@ __all__ = [
     "ApiToken", "AuditEvent", "Notification", "Role", "User", "Commune", "District",
     "GlossaryEntry", "Objective", "Organisation", "Province", "ResourceKind", "Workshop",
     "WorkshopItem", "WorkshopVisibility", "OaiTombstone",
+    "Consultation", "ConsultationQuestion", "ConsultationResponse", "ConsultationSection",
+    "ConsultationState", "Participation", "ResponseEndorsement", "CalendarFeed", "Meeting",
+    "MeetingKind",
 ]

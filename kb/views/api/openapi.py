@@ -1,7 +1,7 @@
 """The OpenAPI 3 description of /api/v1, generated from the operations' own declarations."""
 from __future__ import annotations
 
-from kb.views.api import schemas
+from kb.views.api import consultation_schemas, schemas
 from kb.views.api.contract import OPERATIONS, build_spec, current_server_url
 
 DESCRIPTION = (
@@ -14,7 +14,7 @@ DESCRIPTION = (
 
 def openapi_document() -> dict:
     document = build_spec("DDWG knowledge base API", "1.0.0", DESCRIPTION, current_server_url(),
-                          schemas.COMPONENTS)
+                          {**schemas.COMPONENTS, **consultation_schemas.COMPONENTS})
     _require_one_property(document)
     return document
 
