@@ -31,6 +31,12 @@ NewConsultation = body_schema(Strict, "NewConsultation", {
                                  validate=validate.Length(max=50)),
     "responses_shared": StrictBoolean(metadata={
         "description": "members see each other's responses before the deadline"}),
+}, document_rules={
+    # Taking part by organisation needs the organisations named (the service's rule).
+    "anyOf": [{"properties": {"participation": {"enum": ["members"]}}},
+              {"required": ["organisations"],
+               "properties": {"organisations": {"minItems": 1}}}],
+    "description": "`closes` is on or after `opens`.",
 })
 
 NewResponse = body_schema(Strict, "NewResponse", {
