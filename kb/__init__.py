@@ -34,7 +34,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
         hops = int(app.config["PROXY_FIX_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    from kb import i18n, security
+    from kb import i18n, responses, security
     from kb.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
@@ -45,10 +45,15 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     i18n.init_app(app)
     security.init_app(app)
     login_manager.init_app(app)
+    responses.init_app(app)
 
-    from kb.services import indexing
+    from kb.services import indexing, oai_tombstones
 
     indexing.init_app(app)
+    oai_tombstones.init_app(app)
+    from kb.services import response_search
+
+    response_search.init_app(app)
 
     from kb.views import guard, register_blueprints
 

@@ -67,6 +67,11 @@ def init_command(admin_email: str | None):
         else:
             state = "present"
         Path(current_app.config["FILE_STORE_PATH"]).mkdir(parents=True, exist_ok=True)
+        from kb.search import responses as response_index
+        from kb.services import response_search
+
+        if response_index.ensure(response_search.index_path()):
+            response_search.rebuild()  # new, or of an older schema: fill it from the database
         click.echo(f"Instance: {instance}")
         click.echo("Database: up to date")
         click.echo("Vocabularies added: " + ", ".join(f"{k} {v}" for k, v in added.items()))
@@ -305,8 +310,12 @@ def reindex_command():
     from kb.services import indexing
 
     started = time.perf_counter()
+    from kb.services import response_search
+
     count = indexing.reindex()
-    click.echo(f"Indexed {count} resources in {time.perf_counter() - started:.1f} s.")
+    responses = response_search.rebuild()
+    click.echo(f"Indexed {count} resources and {responses} consultation responses in "
+               f"{time.perf_counter() - started:.1f} s.")
 
 
 @main.command("check")
@@ -331,6 +340,18 @@ def check_command(repair):
     click.echo("Everything agrees.")
 
 
+@main.command("notices")
+@with_appcontext
+def notices_command():
+    """Send the consultation notices that are due (opening; three days before the deadline).
+
+    `kb run` does this every hour by itself; run this from cron when serving another way."""
+    from kb.services import reminders
+
+    count = reminders.send_due_notices()
+    click.echo(f"Opening notices: {count.opened}; deadline reminders: {count.reminded}")
+
+
 @main.command("run")
 @click.option("--host", default=None, help="Address to listen on [default: 127.0.0.1].")
 @click.option("--port", default=None, type=int, help="Port to listen on [default: 5000].")
@@ -342,6 +363,7 @@ def run_command(host, port, threads, no_worker):
     """Serve the application with Waitress, a production WSGI server."""
     import waitress
 
+    from kb.services import reminders
     from kb.services.indexing import start_follower, stop_follower
     from kb.services.worker import stop_worker, worker_for
 
@@ -353,6 +375,9 @@ def run_command(host, port, threads, no_worker):
         # Takes queued work, and work whose process died once its lease runs out; never a
         # file another live process is reading.
         worker_for(app).wake()
+    # Consultation notices (opening, three days before the deadline) depend on the date: look
+    # every CONSULTATION_NOTICE_SECONDS. Sent once however many processes look.
+    reminders.start_background(app, float(app.config.get("CONSULTATION_NOTICE_SECONDS") or 0))
     host = host or app.config["RUN_HOST"]
     port = port or app.config["RUN_PORT"]
     click.echo(f"Serving the DDWG knowledge base on http://{host}:{port}/ (Ctrl+C to stop)")

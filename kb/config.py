@@ -63,7 +63,9 @@ class Defaults:
     SESSION_COOKIE_NAME = "kb_session"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
-    REMEMBER_COOKIE_SECURE = True
+    # None: the same as SESSION_COOKIE_SECURE, so "keep me signed in" works wherever signing in
+    # does (a Secure-only remember cookie is silently dropped on a plain-HTTP LAN install).
+    REMEMBER_COOKIE_SECURE: bool | None = None
     PERMANENT_SESSION_LIFETIME = 60 * 60 * 24 * 14
 
     WTF_CSRF_TIME_LIMIT = None  # tied to the session, which already expires
@@ -73,9 +75,12 @@ class Defaults:
     LANGUAGES = ("en", "km")
     LANGUAGE_COOKIE = "kb_lang"
 
-    # Sign-in throttling (Flask-Limiter syntax); memory storage suits one process, set
-    # RATELIMIT_STORAGE_URI (e.g. redis://) when several processes serve the application.
-    SIGNIN_RATE_LIMIT = "10 per minute; 50 per hour"
+    # Sign-in throttling (Flask-Limiter syntax), counting refused attempts only: per address and
+    # e-mail together (each step waits longer), and per address alone (generous: a training
+    # room shares one connection; also limits requests to join). Memory storage suits one
+    # process; set RATELIMIT_STORAGE_URI (e.g. redis://) when several processes serve.
+    SIGNIN_RATE_LIMIT = "5 per minute; 20 per hour; 50 per day"
+    SIGNIN_ADDRESS_RATE_LIMIT = "120 per minute; 1000 per hour"
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
 
@@ -97,6 +102,18 @@ class Defaults:
     # The address people reach the site at (e.g. https://kb.example.org), for links in e-mails
     # sent outside a web request; within one, the request's own address is used.
     PUBLIC_URL: str | None = None
+
+    # OAI-PMH: identifiers are oai:<OAI_REPOSITORY_IDENTIFIER>:<id>. Unset, it is the host of
+    # PUBLIC_URL, else "kb.ddwg"; set it (a domain name of yours) before the first harvest, as
+    # harvesters keep the identifiers. OAI_ADMIN_EMAIL (else MAIL_FROM) is the address Identify
+    # gives harvesters.
+    OAI_REPOSITORY_IDENTIFIER: str | None = None
+    OAI_ADMIN_EMAIL: str | None = None
+    OAI_PAGE_SIZE = 100
+
+    # `kb run` looks this often (seconds) for consultation notices that are due: opening, and
+    # three days before the deadline; 0 switches it off (then run `kb notices` from cron).
+    CONSULTATION_NOTICE_SECONDS = 3600
 
     RUN_HOST = "127.0.0.1"
     RUN_PORT = 5000
@@ -124,6 +141,10 @@ def load_config(app, overrides: dict | None = None) -> None:
             app.config[name] = _coerce(raw, app.config.get(name))
     if overrides:
         app.config.update(overrides)
+    if app.config.get("REMEMBER_COOKIE_SECURE") is None:
+        app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
+    elif isinstance(app.config["REMEMBER_COOKIE_SECURE"], str):  # KB_REMEMBER_COOKIE_SECURE
+        app.config["REMEMBER_COOKIE_SECURE"] = _coerce(app.config["REMEMBER_COOKIE_SECURE"], True)
 
     instance = Path(app.instance_path)
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["SQLALCHEMY_DATABASE_URI"] or (

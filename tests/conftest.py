@@ -1,10 +1,15 @@
-"""Fixtures: an application on tmp_path with a real SQLite database and a real Whoosh index.
+"""Fixtures: an application on tmp_path with a real database and a real Whoosh index.
 
-`kb init` runs once per test session into a template instance; each test gets a copy of it, so
-every test starts from a fully migrated and seeded database without paying for it each time.
+The database is SQLite (in the instance folder) or, with `--database=postgresql`, PostgreSQL: a
+private server started for the session (tests/postgres.py) or the one KB_TEST_POSTGRESQL_URL
+names. `kb init` runs once per session into a template instance (and template database); each
+test gets a copy of both, so every test starts from a fully migrated and seeded database of its
+own without paying for it each time. The test's database URL is set as
+KB_SQLALCHEMY_DATABASE_URI, so the application, `run_kb` and child processes all use it.
 """
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from contextlib import contextmanager
@@ -13,6 +18,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from flask import g
+from sqlalchemy import create_engine
 
 from kb import create_app
 from kb.cli import main as kb_main
@@ -25,17 +31,130 @@ PASSWORD = "correct horse battery"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
+DATABASE_URL_VARIABLE = "KB_SQLALCHEMY_DATABASE_URI"
+
+
 def run_kb(instance: Path, *args: str, input: str | None = None, env: dict | None = None):
-    """Run the real `kb` command on an instance folder (`env`: more KB_* settings)."""
+    """Run the real `kb` command on an instance folder (and the test's database)."""
     return CliRunner().invoke(kb_main, list(args), input=input,
                               env={"KB_INSTANCE_PATH": str(instance), **(env or {})},
                               catch_exceptions=False)
 
 
+@contextmanager
+def database_connection(instance: Path):
+    """A connection (in a transaction, committed at the end) to the database that the
+    application and the `kb` command use for `instance`, whichever kind it is."""
+    app = create_app(instance_path=str(instance))
+    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        with engine.begin() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
+# --- which database ---------------------------------------------------------------------------
+
+def pytest_addoption(parser):
+    parser.addoption("--database", choices=("sqlite", "postgresql"),
+                     default=os.environ.get("KB_TEST_DATABASE") or "sqlite",
+                     help="the database the tests run on (default: KB_TEST_DATABASE, else "
+                          "sqlite); postgresql starts a private server unless "
+                          "KB_TEST_POSTGRESQL_URL names one")
+
+
+def pytest_report_header(config):
+    return f"database: {config.getoption('--database')}"
+
+
+def pytest_collection_modifyitems(config, items):
+    """On PostgreSQL, tests marked sqlite_only are skipped, with the reason they give."""
+    if config.getoption("--database") == "sqlite":
+        return
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is not None:
+            reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
+            assert reason, f"{item.nodeid}: sqlite_only needs a reason"
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
+
+
 @pytest.fixture(scope="session")
-def template_instance(tmp_path_factory) -> Path:
+def database_kind(request) -> str:
+    return request.config.getoption("--database")
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster(database_kind):
+    """The PostgreSQL server of this session (None on SQLite)."""
+    if database_kind != "postgresql":
+        yield None
+        return
+    from tests.postgres import start_cluster
+
+    cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+class TestDatabase:
+    """This test's own database. On SQLite it is the file in the instance folder and there is
+    nothing to do; on PostgreSQL it is created by `create()` (by the `instance` fixture from the
+    template, or empty for a test that runs `kb init` itself) and dropped after the test."""
+
+    __test__ = False  # not a test class, despite its name
+
+    def __init__(self, cluster):
+        self.cluster = cluster
+        self.name = cluster.new_name() if cluster else None
+        self.url = cluster.url(self.name) if cluster else None
+        self.created = False
+
+    def create(self, template: str | None = None) -> None:
+        if self.cluster is not None and not self.created:
+            self.cluster.create_database(self.name, template=template)
+            self.created = True
+
+    def drop(self) -> None:
+        if self.created:
+            self.cluster.drop_database(self.name)
+
+
+@pytest.fixture(autouse=True)
+def test_database(postgres_cluster, monkeypatch):
+    database = TestDatabase(postgres_cluster)
+    if database.url:
+        monkeypatch.setenv(DATABASE_URL_VARIABLE, database.url)
+    yield database
+    database.drop()
+
+
+@pytest.fixture
+def empty_database(test_database):
+    """For a test that makes its own instance with `kb init`: an empty database to init."""
+    test_database.create()
+    return test_database
+
+
+@pytest.fixture(scope="session")
+def template_database(postgres_cluster):
+    """On PostgreSQL, the name of the session's template database (kb init fills it)."""
+    if postgres_cluster is None:
+        return None
+    name = postgres_cluster.new_name("template_")
+    postgres_cluster.create_database(name)
+    return name
+
+
+@pytest.fixture(scope="session")
+def template_instance(tmp_path_factory, postgres_cluster, template_database) -> Path:
     instance = tmp_path_factory.mktemp("template") / "instance"
-    result = run_kb(instance, "init")
+    env = {DATABASE_URL_VARIABLE: postgres_cluster.url(template_database)} \
+        if postgres_cluster else {}
+    result = run_kb(instance, "init", env=env)
     assert result.exit_code == 0, result.output
     return instance
 
@@ -46,9 +165,10 @@ def _app_config() -> dict:
 
 
 @pytest.fixture
-def instance(template_instance, tmp_path) -> Path:
+def instance(template_instance, template_database, test_database, tmp_path) -> Path:
     target = tmp_path / "instance"
     shutil.copytree(template_instance, target)
+    test_database.create(template=template_database)
     (target / "secret_key").unlink()  # each test instance makes its own
     return target
 

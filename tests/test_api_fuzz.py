@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import schemathesis
+from schemathesis.core.parameters import ParameterLocation
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -94,8 +95,30 @@ def population(app, make_user):
         packs.append(pack.id)
     known = {"resource_id": [r.id for r in (published, members, submitted, draft, with_file)],
              "file_id": [f.id for f in with_file.current_files],
-             "workshop_id": packs}
+             "workshop_id": packs, **_consultations(editor, people["member"])}
     return {"tokens": tokens, "known": known}
+
+
+def _consultations(editor, member) -> dict[str, list[int]]:
+    """An open public consultation with a response, a closed one (its submission can be
+    compiled and stored) and a members-only one; their ids and their responses' ids."""
+    from kb.services import consultations, responses
+    from tests.consultations.conftest import (SHORT_DRAFT, days, open_consultation,
+                                              publish_draft)
+
+    draft = publish_draft(editor, SHORT_DRAFT)
+    public = open_consultation(editor, draft)
+    said = [responses.respond(member, public, {"text": "A comment on article 2",
+                                               "section_id": public.sections[2].id,
+                                               "on_behalf_of_org": True})]
+    closed = open_consultation(editor, draft, title="Closed consultation")
+    said.append(responses.respond(member, closed, {"text": "Before the deadline"}))
+    consultations.update_consultation(editor, closed, {"opens": days(-9), "closes": days(-1)})
+    members = open_consultation(editor, publish_draft(editor, SHORT_DRAFT + "\nMembers.",
+                                                      visibility="members"),
+                                visibility="members")
+    return {"consultation_id": [public.id, closed.id, members.id],
+            "response_id": [r.id for r in said]}
 
 
 def _drawn(case, choices: list):
@@ -157,14 +180,31 @@ def test_every_operation_conforms_to_its_document(case, population):
         # A file part drawn from MEDIA_TYPES replaces the whole `file` array with one file;
         # as a list again it is sent as a file part with a file name, as clients send files.
         case.body["file"] = [files]
+    # A negative case must stay negative: an id made invalid on purpose is sent as made, and
+    # a case whose headers were made invalid (such as a missing Authorization) is sent without
+    # a real token. Schemathesis judges the answer by what it generated, not by what we send.
+    meta = case.meta
     for name, value in list((case.path_parameters or {}).items()):
         known = population["known"].get(name)
+        if meta is not None and meta.is_negative_at(ParameterLocation.PATH):
+            break
         if known and isinstance(value, int) and not isinstance(value, bool):
             case.path_parameters[name] = _drawn(case, known + [value])
+    body = case.body if isinstance(case.body, dict) else {}
+    if (meta is None or not meta.is_negative_at(ParameterLocation.BODY)) \
+            and isinstance(body.get("opens"), str) and isinstance(body.get("closes"), str):
+        # The one rule JSON Schema cannot state (one date on or after another; the document
+        # says it in words): a valid body gets its dates in order.
+        body["opens"], body["closes"] = sorted((body["opens"], body["closes"]))
     role = _drawn(case, list(ROLES))
+    if meta is not None and meta.is_negative_at(ParameterLocation.HEADER):
+        role = None
     # Anonymous draws keep whatever credentials the generator made up (they must be refused);
     # the others are sent with that role's real token.
     headers = {"Authorization": f"Bearer {population['tokens'][role]}"} if role else {}
+    # Schemathesis's WSGI transport hands the body over as sent, without undoing a compression
+    # a real client would undo: ask for it uncompressed.
+    headers["Accept-Encoding"] = "identity"
     response = case.call_and_validate(headers=headers)
     SENT[f"{case.operation.label} {response.status_code}"] += 1
 

@@ -1,4 +1,6 @@
 """Signing in and out, joining, one's account: through the real pages."""
+import re
+
 import pytest
 
 from kb import create_app
@@ -74,17 +76,72 @@ def test_session_cookie_flags(client, make_user):
     assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=Lax" in cookie
 
 
-def test_sign_in_is_rate_limited(instance, make_user):
-    app = create_app(config={"TESTING": True, "SIGNIN_RATE_LIMIT": "3 per minute"},
-                     instance_path=str(instance))
-    client = app.test_client()
+def _limited_app(instance, **limits):
+    app = create_app(config={"TESTING": True, **limits}, instance_path=str(instance))
     with app.app_context():
         from kb.services import accounts
-        accounts.create_user("r@example.org", "R", "member", password=PASSWORD)
+        for email in ("r@example.org", "s@example.org"):
+            accounts.create_user(email, "R", "member", password=PASSWORD)
+    return app
+
+
+def _from(app, address: str):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def test_sign_in_slows_down_per_address_and_email(instance):
+    app = _limited_app(instance, SIGNIN_RATE_LIMIT="3 per minute")
+    client = _from(app, "10.0.0.1")
     codes = [sign_in(client, "r@example.org", "wrong password here").status_code
              for _ in range(4)]
     assert codes == [401, 401, 401, 429]
-    assert "Too many attempts" in sign_in(client, "r@example.org").get_data(as_text=True)
+    refused = sign_in(client, "r@example.org")  # even the right password waits now
+    assert refused.status_code == 429
+    wait = int(refused.headers["Retry-After"])
+    assert 1 <= wait <= 60
+    page = refused.get_data(as_text=True)
+    said = re.search(r"Too many attempts\. Please wait (\d+) seconds and try again\.", page)
+    assert said and abs(int(said.group(1)) - wait) <= 1
+    assert 'id="email"' in page  # the form, not an error page
+    # Nobody else is locked out: the same person from another address, another person here.
+    assert sign_in(_from(app, "10.0.0.2"), "r@example.org").status_code == 302
+    assert sign_in(client, "s@example.org").status_code == 302
+
+
+def test_a_training_room_behind_one_address_is_not_locked_out(instance):
+    app = _limited_app(instance, SIGNIN_RATE_LIMIT="2 per minute",
+                       SIGNIN_ADDRESS_RATE_LIMIT="6 per minute")
+    room = _from(app, "10.0.0.9")
+    # Four people mistype once each: the room's shared address is still let in.
+    for number in range(4):
+        assert sign_in(room, f"person{number}@example.org", "mistyped password").status_code == 401
+    assert sign_in(room, "r@example.org").status_code == 302  # successes never count
+    room = _from(app, "10.0.0.9")
+    for _ in range(2):
+        assert sign_in(room, "s@example.org", "mistyped password").status_code == 401
+    # Only now, after six refusals from one address, does the address itself wait.
+    assert sign_in(room, "s@example.org").status_code == 429
+    assert sign_in(_from(app, "10.0.0.10"), "s@example.org").status_code == 302
+
+
+def test_a_pending_request_is_named_only_to_whoever_has_its_password(client):
+    from kb.services import accounts
+
+    accounts.request_to_join("waiting@example.org", "Waiting Person", "long enough password")
+    right = sign_in(client, "waiting@example.org", "long enough password")
+    assert right.status_code == 403
+    assert "waiting for an administrator" in right.get_data(as_text=True)
+    wrong = sign_in(client, "waiting@example.org", "not the password at all")
+    unknown = sign_in(client, "nobody@example.org", "not the password at all")
+    assert wrong.status_code == unknown.status_code == 401
+    for response in (wrong, unknown):
+        page = response.get_data(as_text=True)
+        assert "The e-mail address or password is not correct." in page
+        assert "waiting for" not in page and "approval" not in page
+    with client.session_transaction() as current:
+        assert "_user_id" not in current
 
 
 def test_join_request_waits_for_an_admin_who_approves_with_a_role(client, make_user):
@@ -93,7 +150,7 @@ def test_join_request_waits_for_an_admin_who_approves_with_a_role(client, make_u
         "email": "new@example.org", "name": "New Person", "password": "long enough password",
         "org": "CARD", "message": "I work on commune planning", "csrf_token": token})
     assert response.status_code == 200 and "Thank you" in response.get_data(as_text=True)
-    assert sign_in(client, "new@example.org", "long enough password").status_code == 401
+    assert sign_in(client, "new@example.org", "long enough password").status_code == 403
 
     admin = make_user("admin")
     sign_in(client, admin.email)

@@ -1,15 +1,15 @@
 """The `kb` command, run for real on an instance folder."""
-import sqlite3
+from sqlalchemy import text
 
-from tests.conftest import run_kb
+from tests.conftest import database_connection, run_kb
 
 
 def _count(instance, table):
-    with sqlite3.connect(instance / "kb.sqlite3") as conn:
-        return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    with database_connection(instance) as conn:
+        return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
 
 
-def test_init_twice_is_safe_and_loads_the_vocabularies(tmp_path):
+def test_init_twice_is_safe_and_loads_the_vocabularies(tmp_path, empty_database):
     instance = tmp_path / "instance"
     first = run_kb(instance, "init")
     assert first.exit_code == 0, first.output
@@ -30,12 +30,14 @@ def test_init_twice_is_safe_and_loads_the_vocabularies(tmp_path):
 
 
 def test_init_keeps_an_admins_edits(instance):
-    with sqlite3.connect(instance / "kb.sqlite3") as conn:
-        conn.execute("UPDATE organisations SET name_en='Cooperation for Women' WHERE short_name='COWS'")
+    with database_connection(instance) as conn:
+        conn.execute(text(
+            "UPDATE organisations SET name_en='Cooperation for Women' WHERE short_name='COWS'"))
     assert run_kb(instance, "init").exit_code == 0
-    with sqlite3.connect(instance / "kb.sqlite3") as conn:
-        name = conn.execute("SELECT name_en FROM organisations WHERE short_name='COWS'").fetchone()
-    assert name == ("Cooperation for Women",)
+    with database_connection(instance) as conn:
+        name = conn.execute(text(
+            "SELECT name_en FROM organisations WHERE short_name='COWS'")).scalar_one()
+    assert name == "Cooperation for Women"
 
 
 def test_init_creates_the_first_admin_once(instance):
@@ -54,8 +56,8 @@ def test_users_create_for_every_role_with_password_from_stdin(instance):
                         "--role", role, "--org", "CARD", "--password-stdin",
                         input="a long enough secret\n")
         assert result.exit_code == 0, result.output
-    with sqlite3.connect(instance / "kb.sqlite3") as conn:
-        rows = dict(conn.execute("SELECT email, role FROM users"))
+    with database_connection(instance) as conn:
+        rows = dict(conn.execute(text("SELECT email, role FROM users")).all())
     assert rows == {f"{r}@example.org": r for r in ("member", "contributor", "editor", "admin")}
 
 
@@ -80,8 +82,8 @@ def test_tokens_create_prints_only_the_token(instance):
     assert result.exit_code == 0
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("kb_") and len(lines[0]) > 30
-    with sqlite3.connect(instance / "kb.sqlite3") as conn:
-        stored = [row[0] for row in conn.execute("SELECT token_hash FROM api_tokens")]
+    with database_connection(instance) as conn:
+        stored = conn.execute(text("SELECT token_hash FROM api_tokens")).scalars().all()
     assert len(stored) == 1 and lines[0] not in stored  # only a hash is kept
     missing = run_kb(instance, "tokens", "create", "nobody@example.org")
     assert missing.exit_code != 0

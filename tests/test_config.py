@@ -2,7 +2,8 @@
 from kb import create_app
 
 
-def test_defaults_live_in_the_instance(instance):
+def test_defaults_live_in_the_instance(instance, monkeypatch):
+    monkeypatch.delenv("KB_SQLALCHEMY_DATABASE_URI", raising=False)  # set when on PostgreSQL
     app = create_app(instance_path=str(instance))
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{instance / 'kb.sqlite3'}"
     assert app.config["SEARCH_INDEX_PATH"] == str(instance / "index")

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import update
 
 from kb.extensions import db
-from kb.models import ResourceEvent, utcnow
+from kb.models import Resource, ResourceEvent, utcnow
 from kb.services import accounts, stats, workflow
 from kb.services.errors import PermissionDenied
 from tests.conftest import PASSWORD, sign_in
@@ -68,7 +68,49 @@ def test_the_dashboard_counts_what_the_collection_holds(admin_client, collection
     assert "2 resources are waiting for review." in page
     assert "The oldest has waited 3 days." in page
     assert "1 request to join is waiting." in page
-    assert "resource.submitted" in page  # the audit trail
+
+
+def activity_lines(page: str) -> list[str]:
+    """The recent-activity list as text, one line per event, markup and spacing removed."""
+    block = re.search(r'<ol class="activity-list">(.*?)</ol>', page, re.S).group(1)
+    return [" ".join(re.sub(r"<[^>]+>", " ", item).split())
+            for item in re.findall(r"<li>(.*?)</li>", block, re.S)]
+
+
+def test_recent_activity_says_what_happened_to_what_linked(app, admin_client, collection):
+    page = admin_client.get("/admin/").get_data(as_text=True)
+    lines = activity_lines(page)
+    assert not any(code in page for code in ("resource.submitted", "user.create", "resources #"))
+    waiting = [line for line in lines if "sent “Waiting 1” for review" in line]
+    assert waiting and waiting[0].split(" sent ")[0].endswith("Test Contributor")
+    assert any(line.endswith("New Comer asked to join") for line in lines)
+    assert not any(" system " in f" {line} " for line in lines)
+    resource = db.session.scalar(db.select(Resource).where(Resource.title == "Waiting 1"))
+    assert f'<a href="/resources/{resource.id}">“Waiting 1”</a> for review' in page
+    newcomer = accounts.get_user_by_email("newcomer@example.org")
+    assert f'<a href="/admin/users#user-{newcomer.id}">New Comer</a>' in page
+    assert admin_client.get("/admin/users").status_code == 200
+
+    admin_client.set_cookie("kb_lang", "km")
+    khmer = admin_client.get("/admin/")
+    assert khmer.status_code == 200
+    text = " ".join(activity_lines(khmer.get_data(as_text=True)))
+    assert "for review" not in text and "asked to join" not in text
+    assert re.search(r"[\u17e0-\u17e9]", text) and not re.search(r"\b(AM|PM)\b", text)
+
+
+def test_activity_names_a_deleted_resource_and_is_for_administrators_only(
+        app, admin_client, make_user):
+    from kb.services import activity, resources
+
+    editor = make_user("editor")
+    gone = make_resource(editor, title="Removed handbook")
+    resources.delete_resource(editor, gone)
+    page = admin_client.get("/admin/").get_data(as_text=True)
+    assert any("deleted Removed handbook" in line or "deleted “Removed handbook”" in line
+               for line in activity_lines(page))
+    with pytest.raises(PermissionDenied):
+        activity.recent_activity(editor)
 
 
 def test_the_charts_are_drawn_on_the_server_without_scripts_or_inline_styles(admin_client,

@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import sign_in
 from tests.factories import make_resource
+from tests.standards import assert_valid, atom_schema
 
 
 @pytest.fixture
@@ -39,6 +40,7 @@ def read_feed(client, query: str = ""):
     response = client.get(f"/feeds/resources.atom{query}")
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.mimetype == "application/atom+xml"
+    assert_valid(atom_schema(), response.data, "the feed (RFC 4287's RELAX NG schema)")
     parsed = feedparser.parse(response.data)
     assert not parsed.bozo, parsed.get("bozo_exception")
     assert parsed.version == "atom10"
@@ -134,3 +136,50 @@ def test_an_old_document_published_today_comes_first(client, people, collection)
     make_resource(editor, publisher=editor, title="Sub-decree of 2015, scanned at last",
                   date="2015-03-01")
     assert titles(read_feed(client))[0] == "Sub-decree of 2015, scanned at last"
+
+
+def test_khmer_entries_in_an_english_feed_say_they_are_khmer(client, people):
+    editor = people["editor"]
+    make_resource(editor, publisher=editor, title="ការណែនាំអំពីថវិកាឃុំ", language=["km"],
+                  summary="សៀវភៅណែនាំសម្រាប់ក្រុមប្រឹក្សាឃុំ")
+    make_resource(editor, publisher=editor, title="Commune budget guide", summary="In English")
+    english = read_feed(client)
+    assert english.feed.language == "en"
+    by_title = {entry.title: entry for entry in english.entries}
+    khmer = by_title["ការណែនាំអំពីថវិកាឃុំ"]
+    assert khmer.title_detail.language == "km" and khmer.summary_detail.language == "km"
+    assert by_title["Commune budget guide"].title_detail.language == "en"  # the feed's own
+    client.set_cookie("kb_lang", "km")
+    in_khmer = read_feed(client)
+    assert in_khmer.feed.language == "km"
+    by_title = {entry.title: entry for entry in in_khmer.entries}
+    assert by_title["Commune budget guide"].title_detail.language == "en"
+    assert by_title["ការណែនាំអំពីថវិកាឃុំ"].title_detail.language == "km"
+
+
+def test_feed_readers_can_ask_whether_anything_changed(client, people, collection):
+    first = client.get("/feeds/resources.atom")
+    assert first.status_code == 200
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    assert etag and modified
+    again = client.get("/feeds/resources.atom", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and not again.data
+    since = client.get("/feeds/resources.atom", headers={"If-Modified-Since": modified})
+    assert since.status_code == 304
+    editor = people["editor"]
+    make_resource(editor, publisher=editor, title="Something new")
+    changed = client.get("/feeds/resources.atom", headers={"If-None-Match": etag,
+                                                           "If-Modified-Since": modified})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert "Something new" in changed.get_data(as_text=True)
+
+
+def test_the_search_page_head_links_the_feed_of_its_own_search(client, collection):
+    page = client.get("/search?q=water&kind=best_practice&sort=title&page=1")
+    assert page.status_code == 200
+    links = re.findall(r'<link rel="alternate" type="application/atom\+xml"[^>]*href="([^"]+)"',
+                       page.get_data(as_text=True))
+    assert [html.unescape(link) for link in links] == [
+        "/feeds/resources.atom?q=water&kind=best_practice"]
+    assert titles(read_feed(client, "?q=water&kind=best_practice")) == [
+        "Commune water user groups"]

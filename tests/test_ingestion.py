@@ -6,11 +6,14 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from sqlalchemy import text
 
 from kb.extensions import db
 from kb.models import Resource, ResourceFile
 from kb.services import accounts
-from tests.conftest import SHARED_DATA, csrf_token, finish_background_work, run_kb, sign_in
+from kb.services.errors import PermissionDenied
+from tests.conftest import (SHARED_DATA, csrf_token, database_connection,
+                            finish_background_work, run_kb, sign_in)
 
 OFFICE = SHARED_DATA / "office-docs"
 PDF = OFFICE / "pdf" / "002-trivial-libre-office-writer.pdf"
@@ -64,14 +67,54 @@ def test_upload_is_prompt_and_text_arrives_in_the_background(app, client, make_u
     assert "Commune council budget guide" in stored.text
 
 
-def test_title_and_author_default_from_the_file(inline_app, client, make_user):
+def test_the_title_defaults_from_the_file_its_author_and_date_are_only_offered(
+        inline_app, client, make_user):
+    from tests.conftest import csrf_token, sign_in
+
     user = make_user("contributor")
     core = OFFICE / "docx" / "doc-coreprops.docx"
     response = upload(client, user, [(core.name, core.read_bytes())])
-    body = client.get(f"/api/v1/resources/{response.get_json()['id']}",
-                      headers=bearer(user)).get_json()
+    resource_id = response.get_json()["id"]
+    body = client.get(f"/api/v1/resources/{resource_id}", headers=bearer(user)).get_json()
     assert body["title"] == "Title"
+    assert body["authors"] == [] and body["date"] is None  # not filled in unseen
+
+    sign_in(client, user.email)
+    page = client.get(f"/resources/{resource_id}")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "The file suggests" in text and "Steve Canny" in text
+    token = csrf_token(client, f"/resources/{resource_id}")
+    nothing = client.post(f"/resources/{resource_id}/suggestions", data={"csrf_token": token},
+                          follow_redirects=True)
+    assert nothing.status_code == 200 and "Choose what to take" in nothing.get_data(as_text=True)
+    taken = client.post(f"/resources/{resource_id}/suggestions",
+                        data={"csrf_token": token, "take": "authors"}, follow_redirects=True)
+    assert taken.status_code == 200 and "Taken from the file." in taken.get_data(as_text=True)
+    body = client.get(f"/api/v1/resources/{resource_id}", headers=bearer(user)).get_json()
     assert body["authors"] == ["Steve Canny"]
+    from kb.services import suggestions
+
+    assert suggestions.for_resource(user, db.session.get(Resource, resource_id)).authors == []
+
+
+def test_a_program_is_never_offered_as_an_author(inline_app, client, make_user):
+    from kb.services import suggestions
+
+    import docx
+
+    user, member = make_user("contributor"), make_user("member")
+    document = docx.Document()  # python-docx's own template names itself as the author
+    document.add_paragraph("Commune budget hearing notes")
+    made = io.BytesIO()
+    document.save(made)
+    response = upload(client, user, [("notes.docx", made.getvalue())])
+    resource = db.session.get(Resource, response.get_json()["id"])
+    assert (resource.current_files[0].properties or {}).get("author") == "python-docx"
+    assert suggestions.for_resource(user, resource).authors == []
+    assert not suggestions.for_resource(member, resource)  # nothing for who may not edit
+    with pytest.raises(PermissionDenied):
+        suggestions.accept(member, resource, ["authors"])
 
 
 def test_contributors_draft_editors_may_publish(inline_app, client, make_user):
@@ -272,20 +315,20 @@ def test_kb_import_with_manifest_is_safe_to_run_again(instance, tmp_path):
     assert first.exit_code == 0
     second = run_kb(instance, "import", str(folder))
     assert "Imported: 0" in second.output and "Already present: 3" in second.output
-    import sqlite3
-    with sqlite3.connect(instance / "kb.sqlite3") as conn:
-        row = conn.execute(
-            "SELECT r.title, k.code, r.date, o.short_name, r.commune_code, r.status "
-            "FROM resources r JOIN resource_kinds k ON k.id = r.kind_id "
+    with database_connection(instance) as conn:
+        row = conn.execute(text(
+            "SELECT r.title, k.code, CAST(r.date AS VARCHAR(10)), o.short_name, r.commune_code, "
+            "r.status FROM resources r JOIN resource_kinds k ON k.id = r.kind_id "
             "JOIN organisations o ON o.id = r.organisation_id WHERE r.title = 'Note on D&D'"
-        ).fetchone()
-        objectives = conn.execute(
-            "SELECT group_concat(ob.number) FROM resource_objectives ro "
-            "JOIN objectives ob ON ob.id = ro.objective_id JOIN resources r ON r.id = ro.resource_id "
-            "WHERE r.title = 'Note on D&D'").fetchone()[0]
-        texts = [r[0] for r in conn.execute("SELECT text FROM resource_files")]
+        )).one()
+        objectives = conn.execute(text(
+            "SELECT ob.number FROM resource_objectives ro "
+            "JOIN objectives ob ON ob.id = ro.objective_id "
+            "JOIN resources r ON r.id = ro.resource_id WHERE r.title = 'Note on D&D'"
+        )).scalars().all()
+        texts = conn.execute(text("SELECT text FROM resource_files")).scalars().all()
     assert row == ("Note on D&D", "policy_feedback", "2024-05-01", "CARD", "010201", "published")
-    assert sorted(objectives.split(",")) == ["2", "3"]
+    assert sorted(str(number) for number in objectives) == ["2", "3"]
     assert any("Kampong Cham commune practice" in t for t in texts)
 
 

@@ -94,12 +94,13 @@ def test_a_live_process_job_is_never_taken_while_its_heartbeat_runs(app, queued)
     (file_id,) = queued()
     owner = "live-host:1:worker:z"
     (job,) = jobs.claim(owner, file_ids=[file_id])
+    job_id = job.id  # read here: `job` belongs to this thread's session
     stop = threading.Event()
 
     def heartbeat():
         with app.app_context():
             while not stop.wait(0.15):
-                jobs.renew(owner, [job.id])
+                jobs.renew(owner, [job_id])
             db.session.remove()
 
     beating = threading.Thread(target=heartbeat)
@@ -113,6 +114,23 @@ def test_a_live_process_job_is_never_taken_while_its_heartbeat_runs(app, queued)
         stop.set()
         beating.join()
     assert job_of(file_id).owner == owner and job_of(file_id).attempts == 1
+
+
+def test_draining_waits_for_a_job_claimed_but_not_yet_in_hand(app, queued):
+    """A worker commits its claim a moment before it notes the job in `held`: a drain in that
+    moment saw nothing to wait for (the text of an upload was still pending after it)."""
+    (file_id,) = queued()
+    worker = Worker(app)  # not started: it stays in that moment
+    jobs.claim(worker.owner, file_ids=[file_id])
+    assert worker.drain(timeout=0.5) is False
+    jobs.release(worker.owner, jobs.held_by(worker.owner))
+    assert worker.drain(timeout=0.5) is False  # queued again, and nobody takes it
+    worker.start()
+    try:
+        assert worker.drain(timeout=60) is True
+    finally:
+        worker.stop()
+    assert job_of(file_id).state == JobState.DONE
 
 
 def test_a_finished_result_is_kept_only_by_the_job_owner(app, queued):

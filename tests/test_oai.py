@@ -16,16 +16,29 @@ from kb.models import Resource, Status
 from kb.services import ingestion
 from tests.conftest import served
 from tests.factories import make_resource
+from tests.standards import assert_valid, oai_schema
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
 
 
 @pytest.fixture
 def live_url(app, monkeypatch):
-    """The test application served by Waitress on 127.0.0.1 (a port the system picks)."""
+    """The test application served by Waitress on 127.0.0.1 (a port the system picks); every
+    answer it gives is checked against the official schemas (OAI-PMH, oai_dc, oai-identifier)."""
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    invalid = []
+
+    def check(response):
+        try:
+            assert_valid(oai_schema(), response.get_data(), "an OAI-PMH answer")
+        except AssertionError as error:
+            invalid.append(str(error))
+        return response
+
+    app.after_request_funcs.setdefault("oai", []).append(check)
     with served(app, threads=2, ident="kb-oai") as url:
         yield url
+    assert not invalid, "\n".join(invalid)
 
 
 @pytest.fixture
@@ -52,10 +65,13 @@ def collection(make_user):
 
 
 def oai_get(client, **params):
+    """GET /oai; the answer must be valid by the official schemas, whatever was asked."""
     response = client.get("/oai", query_string=params)
     assert response.status_code == 200
     assert response.mimetype == "text/xml"
-    return etree.fromstring(response.data)
+    root = etree.fromstring(response.data)
+    assert_valid(oai_schema(), root, f"the answer to {params}")
+    return root
 
 
 def error_code(root) -> str | None:
@@ -69,7 +85,7 @@ def test_identify(app, live_url, collection):
     assert identify.repositoryName == "DDWG Knowledge Base"
     assert identify.baseURL == f"{live_url}/oai"
     assert identify.protocolVersion == "2.0"
-    assert identify.deletedRecord == "no"
+    assert identify.deletedRecord == "persistent"
     assert identify.granularity == "YYYY-MM-DDThh:mm:ssZ"
     datetime.strptime(identify.earliestDatestamp, "%Y-%m-%dT%H:%M:%SZ")
     assert "@" in identify.adminEmail
@@ -81,11 +97,11 @@ def test_metadata_formats_and_sets(live_url, collection):
     formats = list(sickle.ListMetadataFormats())
     assert [f.metadataPrefix for f in formats] == ["oai_dc"]
     assert formats[0].metadataNamespace == "http://www.openarchives.org/OAI/2.0/oai_dc/"
-    identifier = f"oai:127.0.0.1:{collection['full'].id}"
+    identifier = f"oai:kb.ddwg:{collection['full'].id}"
     assert [f.metadataPrefix for f in sickle.ListMetadataFormats(identifier=identifier)] == [
         "oai_dc"]
     with pytest.raises(oaiexceptions.IdDoesNotExist):
-        list(sickle.ListMetadataFormats(identifier="oai:127.0.0.1:99999"))
+        list(sickle.ListMetadataFormats(identifier="oai:kb.ddwg:99999"))
     sets = {s.setSpec: s.setName for s in sickle.ListSets()}
     assert sets["kind:best_practice"] == "Commune best practice"
     assert {"kind", "objective", "objective:1", "objective:2", "objective:3",
@@ -101,7 +117,7 @@ def test_harvest_every_public_record_through_resumption_tokens(app, live_url, co
     assert all(not r.deleted for r in records)
     headers = list(sickle.ListIdentifiers(metadataPrefix="oai_dc"))
     assert sorted(h.identifier for h in headers) == sorted(
-        f"oai:127.0.0.1:{r.id}" for r in collection["public"])
+        f"oai:kb.ddwg:{r.id}" for r in collection["public"])
 
     pages = list(Sickle(f"{live_url}/oai", iterator=OAIResponseIterator, timeout=10)
                  .ListRecords(metadataPrefix="oai_dc"))
@@ -115,7 +131,7 @@ def test_harvest_every_public_record_through_resumption_tokens(app, live_url, co
 def test_a_record_in_dublin_core(live_url, collection):
     full = collection["full"]
     record = Sickle(f"{live_url}/oai", timeout=10).GetRecord(
-        identifier=f"oai:127.0.0.1:{full.id}", metadataPrefix="oai_dc")
+        identifier=f"oai:kb.ddwg:{full.id}", metadataPrefix="oai_dc")
     dc = record.metadata
     assert dc["title"] == ["Commune water user groups", "ក្រុមអ្នកប្រើប្រាស់ទឹក"]
     assert dc["creator"] == ["Sok Dara", "Chan Sophea"]
@@ -137,12 +153,12 @@ def test_a_record_in_dublin_core(live_url, collection):
 
 def test_hidden_resources_are_never_served(client, collection):
     for resource in collection["hidden"]:
-        root = oai_get(client, verb="GetRecord", identifier=f"oai:localhost:{resource.id}",
+        root = oai_get(client, verb="GetRecord", identifier=f"oai:kb.ddwg:{resource.id}",
                        metadataPrefix="oai_dc")
         assert error_code(root) == "idDoesNotExist"
     listed = oai_get(client, verb="ListIdentifiers", metadataPrefix="oai_dc")
     identifiers = {e.text for e in listed.iter(f"{OAI}identifier")}
-    assert identifiers == {f"oai:localhost:{r.id}" for r in collection["public"]}
+    assert identifiers == {f"oai:kb.ddwg:{r.id}" for r in collection["public"]}
 
 
 def test_sets_and_dates_select_records(client, collection):
@@ -181,7 +197,7 @@ ERROR_CASES = [
     ({"verb": "ListRecords"}, "badArgument"),
     ({"verb": "ListRecords", "metadataPrefix": ["oai_dc", "oai_dc"]}, "badArgument"),
     ({"verb": "ListRecords", "metadataPrefix": "oai_dc", "colour": "red"}, "badArgument"),
-    ({"verb": "GetRecord", "identifier": "oai:localhost:1"}, "badArgument"),
+    ({"verb": "GetRecord", "identifier": "oai:kb.ddwg:1"}, "badArgument"),
     ({"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "yesterday"}, "badArgument"),
     ({"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2020-13-01"}, "badArgument"),
     ({"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2020-01-01T00:00:00.5Z"},
@@ -193,7 +209,7 @@ ERROR_CASES = [
     ({"verb": "ListRecords", "metadataPrefix": "oai_dc", "resumptionToken": "x"},
      "badArgument"),
     ({"verb": "ListRecords", "metadataPrefix": "marc21"}, "cannotDisseminateFormat"),
-    ({"verb": "GetRecord", "identifier": "oai:localhost:1", "metadataPrefix": "marc21"},
+    ({"verb": "GetRecord", "identifier": "oai:kb.ddwg:1", "metadataPrefix": "marc21"},
      "cannotDisseminateFormat"),
     ({"verb": "GetRecord", "identifier": "oai:elsewhere:1", "metadataPrefix": "oai_dc"},
      "idDoesNotExist"),
@@ -255,4 +271,119 @@ def test_a_record_changed_during_a_harvest_is_not_lost(app, client, collection):
         page = oai_get(client, verb="ListIdentifiers", resumptionToken=token)
         seen += [e.text for e in page.iter(f"{OAI}identifier")]
         token = page.find(f".//{OAI}resumptionToken").text
-    assert set(seen) == {f"oai:localhost:{r.id}" for r in collection["public"]}
+    assert set(seen) == {f"oai:kb.ddwg:{r.id}" for r in collection["public"]}
+
+
+# --- out of the box, and whatever the request --------------------------------------------------
+
+def test_identify_out_of_the_box_is_valid_and_names_a_real_address(app, client):
+    app.config["MAIL_FROM"] = "kb@localhost"  # the notifications' default: not an address
+    root = oai_get(client, verb="Identify")
+    identify = root.find(f"{OAI}Identify")
+    assert identify.find(f"{OAI}adminEmail").text == "kb@kb.ddwg"
+    assert identify.find(f"{OAI}deletedRecord").text == "persistent"
+    sample = root.find(".//{http://www.openarchives.org/OAI/2.0/oai-identifier}sampleIdentifier")
+    assert sample.text == "oai:kb.ddwg:1"
+    app.config.update(OAI_ADMIN_EMAIL="library@ddwg.example", PUBLIC_URL="https://kb.ddwg.example")
+    root = oai_get(client, verb="Identify")
+    assert root.find(f".//{OAI}adminEmail").text == "library@ddwg.example"
+    assert root.find(".//{http://www.openarchives.org/OAI/2.0/oai-identifier}"
+                     "repositoryIdentifier").text == "kb.ddwg.example"
+
+
+def test_identifiers_do_not_change_with_the_host_header(client, collection):
+    seen = []
+    for host in ("localhost", "10.1.2.3:8080", "kb.other.example"):
+        response = client.get("/oai", query_string={"verb": "ListIdentifiers",
+                                                    "metadataPrefix": "oai_dc"},
+                              headers={"Host": host})
+        root = etree.fromstring(response.data)
+        assert_valid(oai_schema(), root, host)
+        seen.append(sorted(e.text for e in root.iter(f"{OAI}identifier")))
+    assert seen[0] == seen[1] == seen[2]
+    assert seen[0] == sorted(f"oai:kb.ddwg:{r.id}" for r in collection["public"])
+
+
+@pytest.mark.parametrize("name,value", [
+    ("set", "ភូមិ"), ("set", "kind:best practice"), ("set", "kind::x"), ("set", "a\u00e9"),
+    ("metadataPrefix", "oai dc"), ("metadataPrefix", "ឯកសារ"),
+    ("identifier", "oai:kb.ddwg:1 2"), ("identifier", "oai:ឃុំ:1"),
+])
+def test_an_argument_the_answer_could_not_echo_is_a_bad_argument(client, name, value):
+    verb = "GetRecord" if name == "identifier" else "ListRecords"
+    params = {"verb": verb, "metadataPrefix": "oai_dc", name: value}
+    if verb == "GetRecord":
+        params.setdefault("identifier", "oai:kb.ddwg:1")
+    root = oai_get(client, **params)  # valid by the schema: nothing unechoable is echoed
+    assert error_code(root) == "badArgument"
+    assert root.find(f"{OAI}request").attrib == {}
+
+
+# --- deletions -----------------------------------------------------------------------------------
+
+def headers_of(root) -> dict[str, str | None]:
+    """identifier -> status ("deleted" or None) of every header in a list answer."""
+    return {h.find(f"{OAI}identifier").text: h.get("status") for h in root.iter(f"{OAI}header")}
+
+
+def test_removed_records_are_answered_as_deleted_for_good(app, client, collection, make_user):
+    from kb.services import resources, workflow
+
+    editor = make_user("editor")
+    archived, members, removed = collection["public"][1:4]
+    kept = collection["public"][4]
+    before = oai_get(client, verb="ListIdentifiers", metadataPrefix="oai_dc")
+    assert set(headers_of(before).values()) == {None}
+    harvested_at = datetime.utcnow().replace(microsecond=0)
+    removed_sets = [f"kind:{removed.kind.code}"] + [f"objective:{o.number}"
+                                                     for o in removed.objectives]
+
+    workflow.unpublish(editor, archived, "Outdated")
+    resources.update_resource(editor, members, {"visibility": "members"})
+    resources.delete_resource(editor, removed)
+
+    # An incremental harvest since the last one learns of all three removals.
+    since = oai_get(client, verb="ListIdentifiers", metadataPrefix="oai_dc",
+                    **{"from": harvested_at.strftime("%Y-%m-%dT%H:%M:%SZ")})
+    assert headers_of(since) == {f"oai:kb.ddwg:{r.id}": "deleted"
+                                 for r in (archived, members, removed)}
+    # ListRecords gives deleted records a header and no metadata.
+    records = oai_get(client, verb="ListRecords", metadataPrefix="oai_dc")
+    for record in records.iter(f"{OAI}record"):
+        deleted = record.find(f"{OAI}header").get("status") == "deleted"
+        assert (record.find(f"{OAI}metadata") is None) is deleted
+    assert len(list(records.iter(f"{OAI}record"))) == 5
+    gone = oai_get(client, verb="GetRecord", identifier=f"oai:kb.ddwg:{removed.id}",
+                   metadataPrefix="oai_dc")
+    header = gone.find(f".//{OAI}header")
+    assert header.get("status") == "deleted"
+    assert [s.text for s in header.iter(f"{OAI}setSpec")] == removed_sets  # as it was
+    assert error_code(oai_get(client, verb="ListIdentifiers", metadataPrefix="oai_dc",
+                              set="objective:2")) is None
+    assert headers_of(oai_get(client, verb="GetRecord", identifier=f"oai:kb.ddwg:{kept.id}",
+                              metadataPrefix="oai_dc")) == {f"oai:kb.ddwg:{kept.id}": None}
+
+    # Coming back removes the tombstone: the record is live again.
+    workflow.restore(editor, archived)
+    again = headers_of(oai_get(client, verb="ListIdentifiers", metadataPrefix="oai_dc"))
+    assert again[f"oai:kb.ddwg:{archived.id}"] is None
+    assert again[f"oai:kb.ddwg:{members.id}"] == "deleted"
+    # Resources never harvested (drafts, members-only from the start) leave no tombstone.
+    assert not {f"oai:kb.ddwg:{r.id}" for r in collection["hidden"]} & set(again)
+
+
+def test_a_harvester_pages_through_live_and_deleted_records(app, live_url, collection,
+                                                            make_user):
+    from kb.services import workflow
+
+    editor = make_user("editor")
+    for resource in collection["public"][:2]:
+        workflow.unpublish(editor, resource)
+    app.config["OAI_PAGE_SIZE"] = 2
+    headers = list(Sickle(f"{live_url}/oai", timeout=10).ListIdentifiers(
+        metadataPrefix="oai_dc"))
+    assert len(headers) == 5 and len({h.identifier for h in headers}) == 5
+    assert sorted(h.identifier for h in headers if h.deleted) == sorted(
+        f"oai:kb.ddwg:{r.id}" for r in collection["public"][:2])
+    identify = Sickle(f"{live_url}/oai", timeout=10).Identify()
+    assert identify.deletedRecord == "persistent"

@@ -556,7 +556,8 @@ def test_api_create_patch_add_items_and_read(client, people):
     assert client.post(f"{path}/items", headers=headers,
                        json={"resource_id": a.id}).status_code == 409
     missing = client.post(f"{path}/items", headers=headers, json={"resource_id": draft.id})
-    assert missing.status_code == 400 and missing.get_json()["error"]["field"] == "resource_id"
+    # A resource the caller may not see is not found, as if it did not exist (the field named).
+    assert missing.status_code == 404 and missing.get_json()["error"]["field"] == "resource_id"
 
     patched = client.patch(path, headers=headers, json={"visibility": "members",
                                                         "title": "API workshop 2025"})

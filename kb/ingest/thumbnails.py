@@ -3,7 +3,9 @@ and the preview that OpenDocument and Office files carry inside them.
 
     make_thumbnail(path, content_type, out_path, width=320) -> bool
 
-Runs in the same limited child process as extraction; never raises.
+Runs in the same limited child process as extraction; never raises. A picture that is all but
+empty (Word keeps an all-white preview of a page with a line or two on it) is not kept: the pages
+show a file-type card instead, never an empty box.
 """
 from __future__ import annotations
 
@@ -30,6 +32,10 @@ EMBEDDED = {
         ("docProps/thumbnail.jpeg", "docProps/thumbnail.png"),
 }
 MAX_EMBEDDED_BYTES = 5 * 1024 * 1024
+# "Nearly blank": fewer than this share of the pixels is darker than INK_LEVEL (of 255). A page
+# of text is several percent ink; two lines on a Word page are 0.3 %, invisible at card size.
+INK_LEVEL = 230
+MIN_INK_SHARE = 0.005
 
 
 def can_thumbnail(content_type: str) -> bool:
@@ -71,10 +77,18 @@ def render_thumbnail(path: Path, content_type: str, out_path: Path, width: int) 
         image = _embedded(path, content_type, width)
     else:
         return False
-    if image is None:
+    # An uploaded picture is its own content; a page that is all but empty says nothing.
+    if image is None or (content_type not in IMAGES and is_nearly_blank(image)):
         return False
     _save(image, out_path)
     return True
+
+
+def is_nearly_blank(image) -> bool:
+    """True for a picture with almost no ink on it (an empty or all-but-empty page)."""
+    histogram = image.convert("L").histogram()
+    total = sum(histogram) or 1
+    return sum(histogram[:INK_LEVEL]) / total < MIN_INK_SHARE
 
 
 def _pdf_page(path: Path, width: int):

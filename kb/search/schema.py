@@ -65,3 +65,29 @@ def build_schema() -> Schema:
         # The resource's updated_at when it was indexed: `kb check` finds stale entries with it.
         version=ID(stored=True),
     )
+
+
+# --- consultation responses: a separate, small index (kb/search/responses.py) --------------------
+
+# Bump when the response fields or analyzers change (`kb reindex` rebuilds).
+RESPONSE_SCHEMA_VERSION = 1
+
+
+def build_response_schema() -> Schema:
+    """Members' responses: the same three analyzers over the response (body: the comment and
+    the proposed wording; title: the section heading or question it answers), the consultation
+    as a facet, and what the access filter needs."""
+    english, khmer_words, khmer_ngrams = (english_analyzer(), khmer_word_analyzer(),
+                                          khmer_ngram_analyzer())
+    return Schema(
+        id=ID(stored=True, unique=True),
+        title=TEXT(analyzer=english), title_km=TEXT(analyzer=khmer_words),
+        title_kmng=TEXT(analyzer=khmer_ngrams, field_boost=KHMER_NGRAM_BOOST),
+        body=TEXT(analyzer=english), body_km=TEXT(analyzer=khmer_words),
+        body_kmng=TEXT(analyzer=khmer_ngrams, field_boost=KHMER_NGRAM_BOOST),
+        consultation=ID(stored=True),
+        hidden=ID,
+        author=ID,
+        created=DATETIME(sortable=True),
+        version=ID(stored=True),
+    )

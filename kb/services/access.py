@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from sqlalchemy import and_, or_, true
 
-from kb.models import Resource, Role, Status, User, Visibility, Workshop, WorkshopVisibility
+from kb.models import (Consultation, ConsultationResponse, ConsultationState, Meeting,
+                       Participation, Resource, Role, Status, User, Visibility, Workshop,
+                       WorkshopVisibility)
 
 
 def is_signed_in(user: User | None) -> bool:
@@ -109,3 +111,98 @@ def visible_workshops_clause(user: User | None):
     if not is_signed_in(user):
         return Workshop.visibility == WorkshopVisibility.PUBLIC
     return or_(Workshop.visibility != WorkshopVisibility.PRIVATE, Workshop.owner_id == user.id)
+
+
+# --- consultations ------------------------------------------------------------------------------
+
+def can_manage_consultations(user: User | None) -> bool:
+    """Editors open consultations, divide drafts, moderate, compile and record the follow-up."""
+    return has_role(user, Role.EDITOR)
+
+
+def can_view_consultation(user: User | None, consultation: Consultation) -> bool:
+    """Public consultations: anyone; members-only ones: signed-in users."""
+    if consultation.visibility == Visibility.PUBLIC:
+        return True
+    return is_signed_in(user)
+
+
+def visible_consultations_clause(user: User | None):
+    if is_signed_in(user):
+        return true()
+    return Consultation.visibility == Visibility.PUBLIC
+
+
+def can_read_draft(user: User | None, consultation: Consultation) -> bool:
+    """The sections are words of the draft: shown only to those who may open the draft itself
+    (a draft unpublished or made members-only after the consultation opened stays protected)."""
+    if not can_view_consultation(user, consultation):
+        return False
+    return consultation.resource is None or can_view_resource(user, consultation.resource)
+
+
+def may_take_part(user: User | None, consultation: Consultation) -> bool:
+    """Who the consultation invites: every member, or the members of the organisations named."""
+    if not is_signed_in(user) or not can_view_consultation(user, consultation):
+        return False
+    if consultation.participation == Participation.MEMBERS:
+        return True
+    return user.organisation_id is not None and any(
+        org.id == user.organisation_id for org in consultation.organisations)
+
+
+def can_respond(user: User | None, consultation: Consultation, today) -> bool:
+    return (may_take_part(user, consultation)
+            and consultation.state_on(today) == ConsultationState.OPEN)
+
+
+def is_response_author(user: User | None, response: ConsultationResponse) -> bool:
+    return is_signed_in(user) and response.author_id == user.id
+
+
+def can_edit_response(user: User | None, response: ConsultationResponse, today) -> bool:
+    """Authors change their responses until the deadline, unless an editor hid them."""
+    return (is_response_author(user, response) and not response.hidden
+            and response.consultation.state_on(today) == ConsultationState.OPEN)
+
+
+def can_see_response(user: User | None, response: ConsultationResponse, today) -> bool:
+    """Editors see every response. A hidden one: also its author (with the reason). Others see
+    a response when they may see the consultation and either it is theirs, responses are shared
+    during the consultation, or the consultation has closed."""
+    consultation = response.consultation
+    if has_role(user, Role.EDITOR):
+        return True
+    if is_response_author(user, response):
+        return True
+    if response.hidden or not can_view_consultation(user, consultation):
+        return False
+    if consultation.responses_shared:
+        return True
+    return consultation.state_on(today) in (ConsultationState.CLOSED,
+                                            ConsultationState.SUBMITTED)
+
+
+def can_endorse(user: User | None, response: ConsultationResponse, today) -> bool:
+    """A member endorses for their organisation, while the consultation is open, a visible
+    response that their organisation did not make."""
+    return (can_respond(user, response.consultation, today) and not response.hidden
+            and user.organisation_id is not None
+            and response.organisation_id != user.organisation_id
+            and can_see_response(user, response, today))
+
+
+# --- the calendar -------------------------------------------------------------------------------
+
+def can_manage_calendar(user: User | None) -> bool:
+    return has_role(user, Role.EDITOR)
+
+
+def can_view_meeting(user: User | None, meeting: Meeting) -> bool:
+    return meeting.visibility == Visibility.PUBLIC or is_signed_in(user)
+
+
+def visible_meetings_clause(user: User | None):
+    if is_signed_in(user):
+        return true()
+    return Meeting.visibility == Visibility.PUBLIC

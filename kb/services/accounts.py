@@ -14,8 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from kb.extensions import db
 from kb.models import AccountStatus, ApiToken, Organisation, Role, User, utcnow, valid_id
 from kb.services import audit, rows
-from kb.services.errors import (Conflict, NotAuthenticated, NotFound, PermissionDenied,
-                                ValidationError)
+from kb.services.errors import (AccountPending, Conflict, NotAuthenticated, NotFound,
+                                PermissionDenied, ValidationError)
 
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
 # Verified against when the e-mail is unknown, so both failures take the same time.
@@ -98,16 +98,43 @@ def create_user(email: str, name: str, role: Role | str = Role.MEMBER, password:
     return user
 
 
-def authenticate(email: str, password: str) -> User | None:
-    """Return the active user whose password matches, else None — the same way for every failure."""
+def _verified(email: str, password: str) -> User | None:
+    """The user whose password matches, whatever the state of the account, else None; an
+    unknown e-mail takes as long as a wrong password."""
     user = get_user_by_email(email)
     stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
     try:
         _hasher.verify(stored, password or "")
     except (VerificationError, InvalidHashError):
         return None
-    if user is None or stored is _DUMMY_HASH or not user.is_active:
+    return None if user is None or stored is _DUMMY_HASH else user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """Return the active user whose password matches, else None — the same way for every failure."""
+    user = _verified(email, password)
+    if user is None or not user.is_active:
         return None
+    return _signed_in(user, password)
+
+
+def sign_in(email: str, password: str) -> User:
+    """The active user whose password matches. Raises NotAuthenticated with one message for an
+    unknown e-mail, a wrong password and a closed account, and AccountPending when the password
+    is right but the request to join still waits: only someone who knows the password learns
+    that, so it reveals nothing about which addresses have asked."""
+    user = _verified(email, password)
+    if user is not None and user.status == AccountStatus.PENDING:
+        raise AccountPending(_l("Your request to join is waiting for an administrator's "
+                                "approval. You will be able to sign in once it is approved."))
+    if user is None or not user.is_active:
+        raise NotAuthenticated(_l("The e-mail address or password is not correct."))
+    return _signed_in(user, password)
+
+
+def _signed_in(user: User, password: str) -> User:
+    """Record the sign-in (and upgrade an old password hash)."""
+    stored = user.password_hash
     if _hasher.check_needs_rehash(stored):
         user.password_hash = _hasher.hash(password)
     user.last_sign_in_at = utcnow()

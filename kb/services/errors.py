@@ -29,6 +29,12 @@ class PermissionDenied(DomainError):
     code = "forbidden"
 
 
+class AccountPending(PermissionDenied):
+    """The password is right, but an administrator has not let the person in yet."""
+
+    code = "account_pending"
+
+
 class NotFound(DomainError):
     status = 404
     code = "not_found"

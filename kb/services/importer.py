@@ -35,6 +35,7 @@ from sqlalchemy import select
 
 from kb.extensions import db
 from kb.ingest import storage
+from kb.ingest.storable import storable
 from kb.models import ResourceFile, User
 from kb.services import indexing, ingestion, processing
 from kb.services.errors import Conflict, DomainError
@@ -85,6 +86,8 @@ def read_manifest(folder: Path) -> dict[str, dict]:
     rows = {}
     with path.open(newline="", encoding="utf-8-sig") as handle:
         for row in csv.DictReader(handle):
+            # A file's text: no NUL characters or lone surrogates, which no database stores.
+            row = {key: storable(value) for key, value in row.items()}
             name = (row.get("filename") or "").strip()
             if not name:
                 continue

@@ -194,6 +194,13 @@ def requeue_stranded() -> int:
     return moved + len(jobless)
 
 
+def held_by(owner: str) -> list[int]:
+    """The jobs `owner` holds, as the database records them."""
+    return list(db.session.scalars(select(Job.id).where(Job.owner == owner,
+                                                        Job.state == JobState.RUNNING)
+                                   .order_by(Job.id)))
+
+
 def waiting_file_ids() -> list[int]:
     """Files whose job is queued or whose owner's lease ran out."""
     return list(db.session.scalars(select(Job.file_id).where(_claimable(utcnow()))

@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import logging
 import smtplib
+from datetime import date
 import ssl
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from flask import current_app, has_request_context, request, url_for
-from flask_babel import force_locale
+from flask_babel import force_locale, format_date, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, func, select, update
@@ -40,6 +41,10 @@ MESSAGES = {
                    "readers."),
     "restored": _l("%(actor)s restored “%(title)s”. It is published again."),
     "new_version": _l("%(actor)s uploaded a new version of %(file)s in “%(title)s”."),
+    "consultation_opened": _l("The consultation “%(title)s” is open for responses until "
+                              "%(date)s."),
+    "consultation_deadline": _l("Three days left: the consultation “%(title)s” takes "
+                                "responses until %(date)s."),
 }
 
 
@@ -54,8 +59,17 @@ def _payload(notification: Notification) -> dict | None:
 
 
 def _render(data: dict) -> str:
+    title = data.get("title", "")
+    if get_locale() is not None and str(get_locale()).startswith("km") and data.get("title_km"):
+        title = data["title_km"]
+    when = data.get("date", "")
+    if when:
+        try:
+            when = format_date(date.fromisoformat(when), "long")
+        except ValueError:
+            pass
     return str(MESSAGES[data["kind"]]) % {"actor": data.get("actor") or _("Someone"),
-                                          "title": data.get("title", ""),
+                                          "title": title, "date": when,
                                           "file": data.get("file", "")}
 
 
@@ -208,6 +222,14 @@ def notify(user: User, kind: str, resource: Resource, actor: User | None = None,
     row = Notification(user_id=user.id, message=json.dumps(data, ensure_ascii=False), link=link)
     db.session.add(row)
     _queue_email(user, data, _absolute(link))
+    return row
+
+
+def notify_link(user: User, data: dict, path: str) -> Notification:
+    """Tell `user` what `data` says (a kind of MESSAGES with its fields), linking to `path`."""
+    row = Notification(user_id=user.id, message=json.dumps(data, ensure_ascii=False), link=path)
+    db.session.add(row)
+    _queue_email(user, data, _absolute(path))
     return row
 
 

@@ -2,15 +2,19 @@
 
 This module checks requests, selects records and pages through them; kb/views/oai.py writes the
 answers as XML. Only published public resources are served (the access rule for an anonymous
-reader). The repository keeps no record of deletions (deletedRecord "no"): a resource that is
-archived, deleted or made members-only simply leaves the lists, and harvesters that need to notice
-re-harvest in full.
+reader). Deletions are kept for good (deletedRecord "persistent"): a resource that is archived,
+deleted, made members-only or taken back leaves a tombstone (kb/services/oai_tombstones.py),
+listed as a header with status="deleted", so incremental harvesters learn of it.
 
-Datestamps are a resource's `updated_at` to the second, in UTC. Lists are ordered by (datestamp,
-id); a resumption token is stateless: the request's arguments, how many records came before, and
-the last (datestamp, id) sent, signed with the application's secret. Continuing after that key,
-rather than at an offset, means a record changed during a harvest moves to the end of the list
-instead of pushing another one out of it.
+Identifiers are oai:<repository identifier>:<resource id>, the repository identifier coming from
+the configuration (never from the Host header a request happened to use), so they stay the same
+whatever address a harvester uses.
+
+Datestamps are a resource's `updated_at` (a tombstone's `deleted_at`) to the second, in UTC.
+Lists are ordered by (datestamp, id); a resumption token is stateless: the request's arguments,
+how many records came before, and the last (datestamp, id) sent, signed with the application's
+secret. Continuing after that key, rather than at an offset, means a record changed during a
+harvest moves to the end of the list instead of pushing another one out of it.
 """
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ from sqlalchemy.orm import selectinload
 
 from kb.extensions import db
 from kb.ingest.sanitize import plain_text
-from kb.models import Objective, Resource, ResourceKind, valid_id
+from kb.models import Objective, OaiTombstone, Resource, ResourceKind, valid_id
 from kb.services import access
 
 METADATA_PREFIX = "oai_dc"
@@ -35,6 +39,16 @@ EARLIEST_FALLBACK = datetime(2000, 1, 1)
 _TOKEN_SALT = "oai-pmh-resumption-token"
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SECOND = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+# The schema's patterns for what <request> echoes (setSpecType, metadataPrefixType): a request
+# whose argument could not be echoed is a bad argument.
+_SET_SPEC = re.compile(r"^[A-Za-z0-9\-_.!~*'()]+(:[A-Za-z0-9\-_.!~*'()]+)*$")
+_PREFIX = re.compile(r"^[A-Za-z0-9\-_.!~*'()]+$")
+_IDENTIFIER = re.compile(r"^[\x21-\x7e]+$")  # a URI: printable ASCII, no spaces
+# The oai-identifier scheme allows only domain-like repository identifiers.
+DOMAIN = re.compile(r"^[a-zA-Z][a-zA-Z0-9\-]*(\.[a-zA-Z][a-zA-Z0-9\-]*)+$")
+DEFAULT_IDENTIFIER = "kb.ddwg"
+# adminEmailType in OAI-PMH.xsd.
+EMAIL = re.compile(r"^\S+@(\S+\.)+\S+$")
 
 
 @dataclass(frozen=True)
@@ -71,6 +85,24 @@ class Repository:
     identifier: str  # OAI identifiers are oai:<identifier>:<resource id>
     secret: str
     page_size: int = DEFAULT_PAGE_SIZE
+    admin_email: str = f"kb@{DEFAULT_IDENTIFIER}"
+
+
+def repository(config) -> Repository:
+    """The repository as configured: OAI_REPOSITORY_IDENTIFIER, else the host of PUBLIC_URL,
+    else a fixed default; OAI_ADMIN_EMAIL, else MAIL_FROM, else an address at the identifier,
+    whichever first is a valid address (Identify must carry one)."""
+    from urllib.parse import urlsplit
+
+    identifier = (config.get("OAI_REPOSITORY_IDENTIFIER") or "").strip()
+    if not identifier and config.get("PUBLIC_URL"):
+        host = urlsplit(config["PUBLIC_URL"]).hostname or ""
+        identifier = host if DOMAIN.match(host) else ""
+    identifier = identifier or DEFAULT_IDENTIFIER
+    emails = [config.get("OAI_ADMIN_EMAIL"), config.get("MAIL_FROM"), f"kb@{identifier}"]
+    admin = next(e for e in emails if e and EMAIL.match(e))
+    return Repository(identifier=identifier, secret=config["SECRET_KEY"], admin_email=admin,
+                      page_size=max(1, int(config.get("OAI_PAGE_SIZE") or DEFAULT_PAGE_SIZE)))
 
 
 @dataclass
@@ -103,6 +135,10 @@ def parse_request(values) -> OAIRequest:
     missing = sorted(rule.required - set(args))
     if missing:
         raise OAIError("badArgument", f"{verb} needs {', '.join(missing)}.")
+    for name, pattern in (("set", _SET_SPEC), ("metadataPrefix", _PREFIX),
+                          ("identifier", _IDENTIFIER)):
+        if name in args and not pattern.match(args[name]):
+            raise OAIError("badArgument", f"{name} is not a valid {name} value.")
     return OAIRequest(verb, args)
 
 
@@ -124,14 +160,44 @@ def set_specs(resource: Resource) -> list[str]:
     return [f"kind:{resource.kind.code}"] + [f"objective:{o.number}" for o in resource.objectives]
 
 
-def find_record(repository: Repository, identifier: str) -> Resource:
-    """The harvestable resource an OAI identifier names. Raises OAIError (idDoesNotExist)."""
+@dataclass(frozen=True)
+class Deleted:
+    """A record harvesters had and no longer may: only its header is answered."""
+    resource_id: int
+    datestamp: datetime
+    set_specs: tuple[str, ...]
+
+
+def find_record(repository: Repository, identifier: str) -> Resource | Deleted:
+    """The harvestable resource an OAI identifier names, or its tombstone. Raises OAIError
+    (idDoesNotExist)."""
     prefix = f"oai:{repository.identifier}:"
     local = identifier[len(prefix):] if identifier.startswith(prefix) else ""
-    resource = db.session.get(Resource, valid_id(local) or 0)
-    if resource is None or not access.can_view_resource(None, resource):
-        raise OAIError("idDoesNotExist", f"No record has the identifier {identifier}.")
-    return resource
+    number = valid_id(local)
+    resource = db.session.get(Resource, number) if number is not None else None
+    if resource is not None and access.can_view_resource(None, resource):
+        return resource
+    stone = db.session.get(OaiTombstone, number) if number is not None else None
+    if stone is not None:
+        return _deleted(stone)
+    raise OAIError("idDoesNotExist", f"No record has the identifier {identifier}.")
+
+
+def _deleted(stone: OaiTombstone) -> Deleted:
+    return Deleted(stone.resource_id, stone.deleted_at.replace(microsecond=0),
+                   tuple(stone.set_specs or ()))
+
+
+def record_id(record: Resource | Deleted) -> int:
+    return record.resource_id if isinstance(record, Deleted) else record.id
+
+
+def record_datestamp(record: Resource | Deleted) -> datetime:
+    return record.datestamp if isinstance(record, Deleted) else datestamp(record)
+
+
+def record_sets(record: Resource | Deleted) -> list[str]:
+    return list(record.set_specs) if isinstance(record, Deleted) else set_specs(record)
 
 
 def check_prefix(prefix: str) -> None:
@@ -141,7 +207,9 @@ def check_prefix(prefix: str) -> None:
 
 
 def earliest_datestamp() -> datetime:
-    earliest = db.session.scalar(select(func.min(Resource.updated_at)).where(_harvestable()))
+    moments = [db.session.scalar(select(func.min(Resource.updated_at)).where(_harvestable())),
+               db.session.scalar(select(func.min(OaiTombstone.deleted_at)))]
+    earliest = min((m for m in moments if m is not None), default=None)
     return (earliest or EARLIEST_FALLBACK).replace(microsecond=0)
 
 
@@ -193,9 +261,8 @@ class ListQuery:
     until: str | None = None
     set_spec: str | None = None
 
-    def condition(self):
-        """The SQL condition for this list. Raises OAIError (badArgument) for bad dates."""
-        parts = [_harvestable(), _set_condition(self.set_spec)]
+    def bounds(self) -> tuple[datetime | None, datetime | None]:
+        """[low, high) of datestamps. Raises OAIError (badArgument) for bad dates."""
         low = _bound(self.start, "from", until=False) if self.start is not None else None
         high = _bound(self.until, "until", until=True) if self.until is not None else None
         if low and high:
@@ -203,16 +270,44 @@ class ListQuery:
                 raise OAIError("badArgument", "from and until must have the same granularity.")
             if low[0] >= high[0]:
                 raise OAIError("badArgument", "from is later than until.")
+        return (low[0] if low else None), (high[0] if high else None)
+
+    def condition(self):
+        """The SQL condition for the live records of this list."""
+        low, high = self.bounds()
+        parts = [_harvestable(), _set_condition(self.set_spec)]
         if low:
-            parts.append(Resource.updated_at >= low[0])
+            parts.append(Resource.updated_at >= low)
         if high:
-            parts.append(Resource.updated_at < high[0])
+            parts.append(Resource.updated_at < high)
         return and_(*parts)
+
+    def tombstones(self) -> list[OaiTombstone]:
+        """The deleted records of this list, in (datestamp, id) order. Deletions are few; their
+        sets are matched here rather than in SQL (they are a JSON list)."""
+        low, high = self.bounds()
+        query = select(OaiTombstone)
+        if low:
+            query = query.where(OaiTombstone.deleted_at >= low)
+        if high:
+            query = query.where(OaiTombstone.deleted_at < high)
+        stones = db.session.scalars(query.order_by(OaiTombstone.deleted_at,
+                                                   OaiTombstone.resource_id))
+        return [s for s in stones if _in_set(self.set_spec, s.set_specs or [])]
+
+
+def _in_set(spec: str | None, specs: list[str]) -> bool:
+    """The same rule as _set_condition, for the sets a tombstone kept."""
+    if spec is None or spec == "kind":
+        return True
+    if spec == "objective":
+        return any(s.startswith("objective:") for s in specs)
+    return spec in specs
 
 
 @dataclass
 class ListPage:
-    resources: list[Resource]
+    resources: list[Resource | Deleted]
     complete_size: int
     cursor: int  # how many records of the list came before this page
     token: str | None  # to ask for the next page; None on the last one
@@ -237,10 +332,10 @@ def _read_token(repository: Repository, verb: str, token: str) -> tuple[ListQuer
 
 
 def _make_token(repository: Repository, query: ListQuery, cursor: int,
-                last: Resource) -> str:
+                last: tuple[datetime, int]) -> str:
     return _serializer(repository).dumps({
         "v": query.verb, "p": query.prefix, "f": query.start, "u": query.until,
-        "s": query.set_spec, "c": cursor, "a": [last.updated_at.isoformat(), last.id]})
+        "s": query.set_spec, "c": cursor, "a": [last[0].isoformat(), last[1]]})
 
 
 def list_records(repository: Repository, request: OAIRequest) -> ListPage:
@@ -255,27 +350,34 @@ def list_records(repository: Repository, request: OAIRequest) -> ListPage:
         cursor, after = 0, None
     check_prefix(query.prefix)
     condition = query.condition()
-    complete_size = db.session.scalar(select(func.count(Resource.id)).where(condition))
+    stones = query.tombstones()
+    complete_size = db.session.scalar(select(func.count(Resource.id)).where(condition)) + \
+        len(stones)
     page_query = select(Resource).where(condition)
     if after is not None:
         moment, last_id = after
         page_query = page_query.where(or_(Resource.updated_at > moment,
                                           and_(Resource.updated_at == moment,
                                                Resource.id > last_id)))
+        stones = [s for s in stones if (s.deleted_at, s.resource_id) > (moment, last_id)]
     page_query = (page_query.order_by(Resource.updated_at, Resource.id)
                   .limit(repository.page_size + 1)
                   .options(selectinload(Resource.kind), selectinload(Resource.objectives),
                            selectinload(Resource.tags), selectinload(Resource.authors),
                            selectinload(Resource.language_rows), selectinload(Resource.files),
                            selectinload(Resource.organisation)))
-    rows = list(db.session.scalars(page_query))
-    if not rows and after is None:
+    # Live records and tombstones in one (datestamp, id) order.
+    keyed = [((r.updated_at, r.id), r) for r in db.session.scalars(page_query)]
+    keyed += [((s.deleted_at, s.resource_id), _deleted(s)) for s in stones]
+    keyed.sort(key=lambda pair: pair[0])
+    if not keyed and after is None:
         raise OAIError("noRecordsMatch", "No records match the request.")
-    shown = rows[:repository.page_size]
+    shown = keyed[:repository.page_size]
     token = None
-    if len(rows) > repository.page_size:
-        token = _make_token(repository, query, cursor + len(shown), shown[-1])
-    return ListPage(shown, complete_size, cursor, token, after is not None)
+    if len(keyed) > repository.page_size:
+        token = _make_token(repository, query, cursor + len(shown), shown[-1][0])
+    return ListPage([record for _, record in shown], complete_size, cursor, token,
+                    after is not None)
 
 
 # --- metadata -----------------------------------------------------------------------------

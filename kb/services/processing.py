@@ -22,8 +22,8 @@ from sqlalchemy import select
 
 from kb.extensions import db
 from kb.ingest import storage
-from kb.models import ExtractionState, ResourceAuthor, ResourceFile, ResourceLanguage, utcnow
-from kb.services import indexing, jobs, resources
+from kb.models import ExtractionState, ResourceFile, ResourceLanguage, utcnow
+from kb.services import indexing, jobs
 
 log = logging.getLogger(__name__)
 # process_files writes its results in batches: a commit (a sync to disk) per file cost more than
@@ -238,18 +238,13 @@ class _Batch:
 
 
 def _fill_metadata_from(stored: ResourceFile) -> None:
-    """The file's own title, author, date and language become defaults, never overrides."""
+    """The file's own title and language become defaults, never overrides. Its author and date
+    are only offered to the contributor (kb/services/suggestions.py): files name programs and
+    template dates there too often to take them unseen."""
     resource, props = stored.resource, stored.properties or {}
     if resource.title_from_file and (props.get("title") or "").strip():
         resource.title = props["title"].strip()[:500]
         resource.title_from_file = False
-    if not resource.authors and (props.get("author") or "").strip():
-        resource.authors = [ResourceAuthor(position=0, name=props["author"].strip()[:200])]
-    if resource.date is None and props.get("date"):
-        try:
-            resource.date = resources.parse_date(props["date"])
-        except Exception:  # a malformed date in a file's properties is simply not used
-            pass
     if not resource.language_rows and props.get("language") in ("en", "km"):
         resource.language_rows = [ResourceLanguage(code=props["language"])]
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from kb.extensions import db
 from kb.ingest.sanitize import render_summary
 from kb.models import (
-    LANGUAGES, Commune, Objective, Resource, ResourceAuthor, ResourceEvent, ResourceFile,
+    LANGUAGES, MAX_ID, Commune, Objective, Resource, ResourceAuthor, ResourceEvent, ResourceFile,
     ResourceKind, ResourceLanguage, Role, Status, Tag, User, Visibility, valid_id,
 )
 from kb.services import access, audit, indexing, rows
@@ -32,6 +32,10 @@ def parse_objectives(numbers) -> list[Objective]:
         wanted = {int(n) for n in numbers or []}
     except (TypeError, ValueError):
         raise ValidationError(_l("Objectives are 1, 2 or 3."), field="objectives") from None
+    # A number no integer column holds names no objective, and SQLite's driver cannot even
+    # send it (OverflowError), where PostgreSQL's compares it: refuse it the same way on both.
+    if any(not 0 < number <= MAX_ID for number in wanted):
+        raise ValidationError(_l("Objectives are 1, 2 or 3."), field="objectives")
     found = list(db.session.scalars(select(Objective).where(Objective.number.in_(wanted))))
     if len(found) != len(wanted):
         raise ValidationError(_l("Objectives are 1, 2 or 3."), field="objectives")

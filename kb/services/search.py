@@ -20,7 +20,7 @@ from kb.ingest.sanitize import plain_text
 from kb.models import (LANGUAGES, GlossaryEntry, Objective, Organisation, Province, Resource,
                        Role,
                        ResourceKind, Tag)
-from kb.services import access
+from kb.services import access, glossary
 from kb.services.errors import ValidationError
 
 SORTS = ("relevance", "newest", "oldest", "title", "published")
@@ -284,12 +284,15 @@ def suggestions(user, prefix: str, limit: int = 8) -> list[dict]:
     prefix = " ".join((prefix or "").split())[:100]
     if len(prefix) < 2:
         return []
-    like = f"%{prefix.lower()}%"
+    # contains(autoescape=True): what the reader typed is matched as written. In a LIKE pattern
+    # "%" and "_" are wildcards on both databases, and a backslash is an escape on PostgreSQL
+    # only, so "100%" matched "1000" and "a\b" matched differently on each.
+    typed = prefix.lower()
     out: list[dict] = []
     titles = db.session.scalars(
         select(Resource).where(access.visible_resources_clause(user),
-                               func.lower(Resource.title).like(like))
-        .order_by(Resource.title).limit(limit))
+                               func.lower(Resource.title).contains(typed, autoescape=True))
+        .order_by(Resource.title, Resource.id).limit(limit))
     out += [{"text": r.title, "type": "title", "id": r.id} for r in titles]
     # Tags are shown only when a resource the user may see carries them.
     from kb.models import resource_tags
@@ -297,12 +300,13 @@ def suggestions(user, prefix: str, limit: int = 8) -> list[dict]:
     tags = db.session.scalars(
         select(Tag.name).join(resource_tags, resource_tags.c.tag_id == Tag.id)
         .join(Resource, Resource.id == resource_tags.c.resource_id)
-        .where(access.visible_resources_clause(user), func.lower(Tag.name).like(like))
+        .where(access.visible_resources_clause(user),
+               func.lower(Tag.name).contains(typed, autoescape=True))
         .group_by(Tag.name).order_by(Tag.name).limit(limit))
     out += [{"text": name, "type": "tag"} for name in tags]
-    for entry in db.session.scalars(select(GlossaryEntry)):
+    for entry in glossary.entries():  # in a fixed order, so the same terms come first
         for expression in entry.expressions():
-            if prefix.lower() in expression.lower():
+            if typed in expression.lower():
                 out.append({"text": expression, "type": "glossary"})
                 break
     return out[:limit * 2]

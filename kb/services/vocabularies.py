@@ -177,14 +177,25 @@ def save_organisation(actor, organisation: Organisation | None, data: dict) -> O
 
 
 def rename_term(actor, term: Objective | ResourceKind, data: dict) -> None:
-    """Change the English and Khmer names of an objective or a resource kind."""
+    """Change the English and Khmer names of an objective or a resource kind.
+
+    Raises PermissionDenied, or ValidationError for an empty English name or a name longer than
+    its column holds (PostgreSQL refuses such a value where SQLite would keep it), changing
+    nothing then."""
     _require_admin(actor)
     fields = ["name_en", "name_km"] + (["short_en", "short_km"] if isinstance(term, Objective)
                                        else [])
+    values = {}
     for field in fields:
         value = " ".join((data.get(field) or "").split())
         if field == "name_en" and not value:
             raise ValidationError(_l("The English name cannot be empty."), field=field)
-        setattr(term, field, value[:500])
+        limit = type(term).__table__.c[field].type.length
+        if len(value) > limit:
+            raise ValidationError(_l("A name is too long: at most %(n)d characters.", n=limit),
+                                  field=field)
+        values[field] = value
+    for field, value in values.items():
+        setattr(term, field, value)
     audit.record(actor, "vocabulary.rename", term, name_en=term.name_en)
     db.session.commit()

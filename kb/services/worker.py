@@ -62,7 +62,10 @@ class Worker:
             try:
                 while time.monotonic() < deadline:
                     db.session.rollback()  # a fresh view of the queue
-                    if not self.held.ids() and not jobs.waiting_file_ids():
+                    # The database too: a job is claimed (and committed) a moment before the
+                    # worker notes it in `held`; in between it is neither waiting nor held.
+                    if not self.held.ids() and not jobs.waiting_file_ids() \
+                            and not jobs.held_by(self.owner):
                         return True
                     self.wake()
                     time.sleep(0.05)

@@ -6,6 +6,8 @@ def register_blueprints(app) -> None:
     from kb.views.api import bp as api_bp
     from kb.views.auth import bp as auth_bp
     from kb.views.browse import bp as browse_bp
+    from kb.views.calendar import bp as calendar_bp
+    from kb.views.consultations import bp as consultations_bp
     from kb.views.contribute import bp as contribute_bp
     from kb.views.errors import register_error_handlers
     from kb.views.feeds import bp as feeds_bp
@@ -29,6 +31,8 @@ def register_blueprints(app) -> None:
     app.register_blueprint(oai_bp)
     app.register_blueprint(review_bp)
     app.register_blueprint(workshops_bp)
+    app.register_blueprint(consultations_bp)
+    app.register_blueprint(calendar_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     # The API authenticates by bearer token only, never by cookie, so CSRF cannot reach it.
     csrf.exempt(api_bp)
@@ -36,8 +40,9 @@ def register_blueprints(app) -> None:
     register_error_handlers(app)
 
     from kb.services import notifications
-    from kb.views.helpers import thumbnail_url
+    from kb.views.helpers import file_format, thumbnail_url
 
     notifications.init_app(app)  # e-mails go out after the commit that made them
 
     app.add_template_global(thumbnail_url)
+    app.add_template_global(file_format)

@@ -4,12 +4,13 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
+from markupsafe import Markup, escape
 from sqlalchemy import case, select
 
 from kb.extensions import db
-from kb.models import (AccountStatus, AuditEvent, GlossaryEntry, Objective, Organisation,
-                       ResourceKind, Role, User, valid_id)
-from kb.services import access, accounts, glossary, vocabularies
+from kb.models import (AccountStatus, GlossaryEntry, Objective, Organisation, Resource,
+                       ResourceKind, Role, User, Workshop, valid_id)
+from kb.services import access, accounts, activity, glossary, vocabularies
 from kb.services.errors import DomainError
 from kb.views.helpers import viewer
 
@@ -28,17 +29,52 @@ def dashboard():
     from kb.i18n import current_language
     from kb.services.stats import collection_stats
 
-    recent = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(30))
     pending = db.session.scalar(select(db.func.count(User.id)).where(
         User.status == AccountStatus.PENDING))
-    return render_template("admin/dashboard.html", recent=list(recent), pending=pending,
-                           stats=collection_stats(viewer(), current_language()))
+    return render_template(
+        "admin/dashboard.html", pending=pending,
+        recent=activity.recent_activity(viewer(), current_language()),
+        stats=collection_stats(viewer(), current_language()))
+
+
+def _link_to(target) -> str | None:
+    """Where an administrator sees the thing an activity happened to."""
+    if isinstance(target, Resource):
+        return url_for("main.resource_detail", resource_id=target.id)
+    if isinstance(target, User):
+        return url_for("admin.users", _anchor=f"user-{target.id}")
+    if isinstance(target, Workshop):
+        return url_for("workshops.detail", workshop_id=target.id)
+    if isinstance(target, Organisation):
+        return url_for("admin.edit_organisation", org_id=target.id)
+    if isinstance(target, GlossaryEntry):
+        return url_for("admin.edit_glossary_entry", entry_id=target.id)
+    if isinstance(target, Objective):
+        return url_for("browse.objective", number=target.number)
+    if isinstance(target, ResourceKind):
+        return url_for("browse.kind", code=target.code)
+    return None
+
+
+@bp.app_template_global()
+def activity_sentence(item: activity.Activity) -> Markup:
+    """What happened, with the thing it happened to linked (names are escaped, never HTML)."""
+    link = _link_to(item.target)
+    name = Markup("“{}”").format(item.target_name) if isinstance(item.target, (
+        Resource, Workshop)) or (item.target is None and item.target_type in (
+            "resources", "workshops")) else escape(item.target_name)
+    target = Markup('<a href="{}">{}</a>').format(link, name) if link else name
+    return Markup(escape(item.sentence).replace("%(target)s", target).replace(
+        "%(role)s", escape(item.role)))
+
+
+
 
 
 @bp.get("/users")
 def users():
     pending_first = case((User.status == AccountStatus.PENDING, 0), else_=1)
-    rows = db.session.scalars(select(User).order_by(pending_first, User.name))
+    rows = db.session.scalars(select(User).order_by(pending_first, User.name, User.id))
     return render_template("admin/users.html", users=list(rows), roles=list(Role))
 
 

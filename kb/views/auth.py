@@ -1,9 +1,13 @@
 """Signing in and out, asking to join, and one's own account."""
 from __future__ import annotations
 
+import time
+
 from flask import (Blueprint, current_app, flash, redirect, render_template, request, session,
                    url_for)
 from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
 from kb.extensions import limiter
@@ -13,27 +17,57 @@ from kb.views.helpers import safe_next, viewer
 
 bp = Blueprint("auth", __name__)
 
+# Sign-in throttling, kept in Flask-Limiter's storage (memory, Redis...), so every process
+# serving the site counts together. Only refused attempts count. Tight per address and e-mail
+# together: guessing one person's password slows down, step by step, to a few tries an hour;
+# generous per address alone, for a training room behind one connection. Nothing counts per
+# e-mail alone, so nobody can lock a person out by trying their address from elsewhere.
+
 
 def _signin_limit() -> str:
     return current_app.config["SIGNIN_RATE_LIMIT"]
 
 
-def _submitted_email() -> str:
-    return "signin-email:" + accounts.normalise_email(request.form.get("email", ""))
+def _address_limit() -> str:
+    return current_app.config["SIGNIN_ADDRESS_RATE_LIMIT"]
+
+
+def _address_and_email() -> str:
+    email = accounts.normalise_email(request.form.get("email", ""))[:254]
+    return f"signin:{get_remote_address()}:{email}"
+
+
+def _refused(response) -> bool:
+    return response.status_code == 401
+
+
+def _slow_down(limit):
+    """Answer a breached limit with the sign-in page saying how long to wait (not a lock-out)."""
+    wait = max(1, int(limit.reset_at - time.time()))  # as Flask-Limiter's Retry-After says
+    message = ngettext("Too many attempts. Please wait %(num)d second and try again.",
+                       "Too many attempts. Please wait %(num)d seconds and try again.", wait)
+    response = current_app.make_response((render_template(
+        "auth/signin.html", next=request.form.get("next", ""),
+        email=request.form.get("email", ""), error=message), 429))
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 @bp.route("/signin", methods=["GET", "POST"])
-@limiter.limit(_signin_limit, methods=["POST"])
-@limiter.limit(_signin_limit, methods=["POST"], key_func=_submitted_email)
+@limiter.limit(_address_limit, methods=["POST"], deduct_when=_refused, on_breach=_slow_down)
+@limiter.limit(_signin_limit, methods=["POST"], key_func=_address_and_email,
+               deduct_when=_refused, on_breach=_slow_down)
 def signin():
     if request.method == "GET":
         return render_template("auth/signin.html", next=request.args.get("next", ""))
-    user = accounts.authenticate(request.form.get("email", ""), request.form.get("password", ""))
-    if user is None:
-        # One message for an unknown e-mail, a wrong password and an inactive account.
+    try:
+        user = accounts.sign_in(request.form.get("email", ""), request.form.get("password", ""))
+    except DomainError as refused:
+        # One message for an unknown e-mail, a wrong password and a closed account; a pending
+        # request is named only to someone who gave its password.
         return render_template("auth/signin.html", next=request.form.get("next", ""),
                                email=request.form.get("email", ""),
-                               error=_("The e-mail address or password is not correct.")), 401
+                               error=refused.message), refused.status
     # A fresh session at sign-in: nothing set before it (a planted session) survives.
     session.clear()
     login_user(user, remember=bool(request.form.get("remember")))
@@ -55,7 +89,7 @@ def signout():
 
 
 @bp.route("/join", methods=["GET", "POST"])
-@limiter.limit(_signin_limit, methods=["POST"])
+@limiter.limit(_address_limit, methods=["POST"])
 def join():
     form = request.form
     if request.method == "GET":

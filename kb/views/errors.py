@@ -67,6 +67,8 @@ def register_error_handlers(app) -> None:
     def http_error(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
+        if error.response is not None:  # a view's own answer (sign-in's "wait N seconds")
+            return error.response
         response = error_response(error.code, HTTP_CODES.get(error.code, "error"),
                                   _http_message(error))
         if error.code == 405 and getattr(error, "valid_methods", None):

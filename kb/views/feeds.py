@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from urllib.parse import urlencode
 
+import re
+
 from flask import Blueprint, Response, request, url_for
 from flask_babel import gettext as _
 from lxml import etree
@@ -23,10 +25,27 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 bp = Blueprint("feeds", __name__)
 
 
+_KHMER = re.compile("[\u1780-\u17ff\u19e0-\u19ff]")
+_LATIN = re.compile("[A-Za-z]")
+
+
 def _add(parent, tag: str, text: str | None = None, **attributes):
     return add(parent, f"{{{ATOM_NS}}}{tag}", text, **attributes)
 
 
+def _language_of(text: str) -> str | None:
+    """"km" or "en" by the script most of the text's letters are in (None without letters)."""
+    khmer, latin = len(_KHMER.findall(text)), len(_LATIN.findall(text))
+    if not khmer and not latin:
+        return None
+    return "km" if khmer >= latin else "en"
+
+
+def _mark_language(element, text: str, feed_language: str) -> None:
+    """xml:lang on a title or summary written in another language than the feed's."""
+    language = _language_of(text)
+    if language and language != feed_language:
+        element.set(XML_LANG, language)
 
 
 def _with_query(base: str, args: list[tuple[str, str]]) -> str:
@@ -48,14 +67,15 @@ def _entry(feed, resource: Resource, locale: str) -> None:
     url = url_for("main.resource_detail", resource_id=resource.id, _external=True)
     published = resource.published_at or resource.created_at
     _add(entry, "id", url)
-    _add(entry, "title", resource.title)
+    _mark_language(_add(entry, "title", resource.title), resource.title, locale)
     _add(entry, "link", rel="alternate", type="text/html", href=url)
     _add(entry, "published", utc_stamp(published))
     _add(entry, "updated", utc_stamp(max(resource.updated_at or published, published)))
     for author in resource.authors:
         _add(_add(entry, "author"), "name", author.name)
     if resource.summary_html:  # sanitised when saved; Atom carries it escaped, as type="html"
-        _add(entry, "summary", resource.summary_html, type="html")
+        summary = _add(entry, "summary", resource.summary_html, type="html")
+        _mark_language(summary, resource.summary_source or resource.summary_html, locale)
     root = url_for("main.index", _external=True)
     _add(entry, "category", term=resource.kind.code, label=resource.kind.name(locale),
          scheme=f"{root}kinds/")
@@ -91,4 +111,9 @@ def resources():
     _add(feed, "icon", url_for("static", filename="img/icon.svg", _external=True))
     for resource in resources_shown:
         _entry(feed, resource, locale)
-    return Response(serialise(feed), mimetype="application/atom+xml")
+    # Feed readers poll: validators let them ask "anything new?" and get 304 Not Modified.
+    response = Response(serialise(feed), mimetype="application/atom+xml")
+    if newest is not None:
+        response.last_modified = newest.replace(tzinfo=timezone.utc)
+    response.add_etag()
+    return response.make_conditional(request)

@@ -32,3 +32,10 @@ def thumbnail_url(resource) -> str | None:
         if processing.thumbnail_path(stored.sha256).exists():
             return url_for("files.thumbnail", file_id=stored.id)
     return None
+
+
+def file_format(stored) -> str:
+    """A file's format as its usual extension in capitals (PDF, DOCX, ...), for file-type cards."""
+    from kb.ingest.sniff import EXTENSIONS
+
+    return EXTENSIONS.get(stored.content_type, "").lstrip(".").upper() or "FILE"

@@ -8,7 +8,7 @@ from kb.extensions import db
 from kb.search import check_index
 from kb.services import search as search_service
 from kb.services import resources as resource_service
-from kb.services import indexing, processing, vocabularies
+from kb.services import indexing, processing, suggestions, vocabularies
 from kb.views.helpers import safe_next, viewer
 
 bp = Blueprint("main", __name__)
@@ -36,7 +36,7 @@ def resource_detail(resource_id: int):
                       if processing.thumbnail_path(f.sha256).exists()}
     similar = search_service.more_like_this(viewer(), resource)
     return render_template("resource.html", resource=resource, with_thumbnail=with_thumbnail,
-                           similar=similar)
+                           similar=similar, offered=suggestions.for_resource(viewer(), resource))
 
 
 @bp.get("/language/<code>")

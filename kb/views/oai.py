@@ -5,7 +5,6 @@ element, never with the site's error pages.
 """
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 
 from flask import Blueprint, Response, current_app, request, url_for
@@ -20,8 +19,6 @@ XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 OAI_IDENTIFIER_NS = "http://www.openarchives.org/OAI/2.0/oai-identifier"
 SCHEMA_LOCATION = f"{{{XSI_NS}}}schemaLocation"
-# The oai-identifier scheme allows only domain-like repository identifiers.
-_DOMAIN = re.compile(r"^[a-zA-Z][a-zA-Z0-9\-]*(\.[a-zA-Z][a-zA-Z0-9\-]*)+$")
 # Errors after which the <request> element must not echo the (unusable) arguments.
 _UNECHOED = {"badVerb", "badArgument"}
 
@@ -33,11 +30,7 @@ def _oai(parent, tag: str, text: str | None = None, **attributes):
 
 
 def _repository() -> oai.Repository:
-    config = current_app.config
-    identifier = config.get("OAI_REPOSITORY_IDENTIFIER") or request.host.rsplit(":", 1)[0]
-    return oai.Repository(identifier=identifier, secret=config["SECRET_KEY"],
-                          page_size=max(1, int(config.get("OAI_PAGE_SIZE")
-                                               or oai.DEFAULT_PAGE_SIZE)))
+    return oai.repository(current_app.config)
 
 
 @bp.route("/oai", methods=["GET", "POST"])
@@ -63,18 +56,15 @@ def endpoint():
 
 
 def _identify(root, repository: oai.Repository, _request) -> None:
-    config = current_app.config
     answer = _oai(root, "Identify")
     _oai(answer, "repositoryName", "DDWG Knowledge Base")
     _oai(answer, "baseURL", url_for("oai.endpoint", _external=True))
     _oai(answer, "protocolVersion", "2.0")
-    # The address notifications come from, unless one is configured for harvesters.
-    _oai(answer, "adminEmail", config.get("OAI_ADMIN_EMAIL") or config.get("MAIL_FROM")
-         or "kb@localhost")
+    _oai(answer, "adminEmail", repository.admin_email)
     _oai(answer, "earliestDatestamp", utc_stamp(oai.earliest_datestamp()))
-    _oai(answer, "deletedRecord", "no")
+    _oai(answer, "deletedRecord", "persistent")
     _oai(answer, "granularity", "YYYY-MM-DDThh:mm:ssZ")
-    if _DOMAIN.match(repository.identifier):
+    if oai.DOMAIN.match(repository.identifier):
         description = _oai(answer, "description")
         scheme = etree.SubElement(description, f"{{{OAI_IDENTIFIER_NS}}}oai-identifier",
                                   nsmap={None: OAI_IDENTIFIER_NS})
@@ -106,17 +96,20 @@ def _list_sets(root, _repository, parsed: oai.OAIRequest) -> None:
         _oai(entry, "setName", name)
 
 
-def _header(parent, repository: oai.Repository, resource: Resource) -> None:
-    header = _oai(parent, "header")
-    _oai(header, "identifier", oai.oai_identifier(repository, resource))
-    _oai(header, "datestamp", utc_stamp(oai.datestamp(resource)))
-    for spec in oai.set_specs(resource):
+def _header(parent, repository: oai.Repository, record: Resource | oai.Deleted) -> None:
+    deleted = isinstance(record, oai.Deleted)
+    header = _oai(parent, "header", status="deleted" if deleted else None)
+    _oai(header, "identifier", f"oai:{repository.identifier}:{oai.record_id(record)}")
+    _oai(header, "datestamp", utc_stamp(oai.record_datestamp(record)))
+    for spec in oai.record_sets(record):
         _oai(header, "setSpec", spec)
 
 
-def _record(parent, repository: oai.Repository, resource: Resource) -> None:
+def _record(parent, repository: oai.Repository, resource: Resource | oai.Deleted) -> None:
     record = _oai(parent, "record")
     _header(record, repository, resource)
+    if isinstance(resource, oai.Deleted):  # a deleted record has a header only
+        return
     metadata = _oai(record, "metadata")
     dc = etree.SubElement(metadata, f"{{{oai.OAI_DC_NAMESPACE}}}dc",
                           nsmap={"oai_dc": oai.OAI_DC_NAMESPACE, "dc": DC_NS, "xsi": XSI_NS})

@@ -11,7 +11,7 @@ from werkzeug.datastructures import MultiDict
 
 from kb.extensions import db
 from kb.models import Commune, Resource, Status, Tag
-from kb.services import access, notifications, processing, vocabularies, workflow
+from kb.services import access, notifications, processing, suggestions, vocabularies, workflow
 from kb.services import resources as resource_service
 from kb.services.errors import Conflict, DomainError, PermissionDenied, ValidationError
 from kb.views.forms import metadata_from_form, uploads_from
@@ -281,6 +281,16 @@ def edit(resource_id: int):
     else:
         flash(_("Nothing was changed."), "info")
     return redirect(url_for("main.resource_detail", resource_id=resource.id))
+
+
+@bp.post("/resources/<int:resource_id>/suggestions")
+@login_required
+def take_suggestions(resource_id: int):
+    """Take the authors or date a file's properties offer (shown on the resource page)."""
+    def step(resource):
+        suggestions.accept(viewer(), resource, request.form.getlist("take"))
+        return _("Taken from the file.")
+    return _act(resource_id, step)
 
 
 # --- new versions of files --------------------------------------------------------------------

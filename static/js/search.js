@@ -28,3 +28,15 @@
     }, 150);
   });
 })();
+
+// The filters: one folded "Filters" control at the top on a phone, an open column on a wide
+// screen (the page is served with them open, which is also what a reader without scripts gets).
+(function () {
+  "use strict";
+  var panel = document.querySelector("[data-filter-panel]");
+  if (!panel || !window.matchMedia) { return; }
+  var narrow = window.matchMedia("(max-width: 48rem)");
+  function fit() { panel.open = !narrow.matches; }
+  fit();
+  if (narrow.addEventListener) { narrow.addEventListener("change", fit); }
+})();

@@ -29,10 +29,15 @@
     if (status) { status.textContent = text; }
   }
 
+  function titleOf(item) {  // the item is labelled by its title's link
+    var title = document.getElementById(item.getAttribute("aria-labelledby"));
+    return title ? title.textContent.trim() : "";
+  }
+
   function announceMove(item) {
     var all = items();
     announce(list.dataset.movedMessage
-      .replace("{title}", item.getAttribute("aria-label"))
+      .replace("{title}", titleOf(item))
       .replace("{position}", String(all.indexOf(item) + 1))
       .replace("{total}", String(all.length)));
   }

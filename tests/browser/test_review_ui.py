@@ -71,6 +71,8 @@ def test_submit_return_edit_resubmit_approve(pages, live_app, live_user):
 
     # The contributor is told, reads the comment, edits and sends it again.
     author.goto("/")
+    expect(nav(author).locator(".account-menu summary .count")).to_have_text("1")
+    nav(author).locator(".account-menu summary").click()
     expect(nav(author).locator(".notifications-link .count")).to_have_text("1")
     nav(author).get_by_role("link", name=re.compile(r"^Notifications")).click()
     notice = author.locator(".notification").first

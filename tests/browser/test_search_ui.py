@@ -38,7 +38,7 @@ def test_search_narrow_by_a_facet_and_remove_the_chip(page, collection):
     expect(page.locator(".snippet mark").first).to_have_text("budget")
     page.locator(".facets").get_by_role("link", name="Training material").click()
     expect(page.locator(".result-count")).to_contain_text("1 result")
-    expect(page.locator(".resource-card h3")).to_have_text("Commune budget planning guide")
+    expect(page.locator(".resource-card .card-title")).to_have_text("Commune budget planning guide")
     chip = page.locator(".chips .chip")
     expect(chip).to_contain_text("Training material")
     chip.get_by_role("link").click()
@@ -51,7 +51,7 @@ def test_khmer_typed_without_spaces_is_found_and_marked(page, collection):
     page.locator("#q").fill("ប្រជាពលរដ្ឋ")
     with page.expect_navigation():
         page.locator("#q").press("Enter")
-    expect(page.locator(".resource-card h3")).to_have_text("ការរៀបចំថវិកាឃុំ")
+    expect(page.locator(".resource-card .card-title")).to_have_text("ការរៀបចំថវិកាឃុំ")
     expect(page.locator(".snippet mark")).to_have_text("ប្រជាពលរដ្ឋ")
 
 

@@ -27,8 +27,10 @@ def materials(live_app):
 
 
 def agenda_titles(page) -> list[str]:
+    """Each item's accessible name: the title it is labelled by."""
     return page.locator(".agenda-editor > .agenda-item").evaluate_all(
-        "items => items.map(item => item.getAttribute('aria-label'))")
+        "items => items.map(item => document.getElementById("
+        "item.getAttribute('aria-labelledby')).textContent.trim())")
 
 
 def build_workshop(page) -> str:
@@ -44,6 +46,7 @@ def build_workshop(page) -> str:
     page.goto("/search?q=budget&sort=title")
     for title in sorted(TITLES):
         card = page.locator("article.resource-card", has_text=title)
+        card.locator("summary", has_text="Add to workshop").click()  # one folded control
         with page.expect_navigation():
             card.get_by_role("button", name=re.compile(r"^Add")).click()
         expect(page.locator(".flash-success")).to_contain_text("Added to")

@@ -1,95 +1,33 @@
 """Races against a real server: the application served by Waitress with several worker threads,
 and many client threads (or `kb` processes) acting at the same moment.
 
-Each test runs on SQLite and, when KB_TEST_POSTGRES_URL names a PostgreSQL server whose user may
-create databases (e.g. postgresql+psycopg://kb@127.0.0.1:5432/postgres), on PostgreSQL too: a
-database is made for each test from a template that `kb init` filled once.
+They run on the suite's database (`--database=sqlite` or `postgresql`; see tests/conftest.py):
+on PostgreSQL each test has a database of its own, copied from the template `kb init` filled.
 """
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import sys
 import threading
-import uuid
 from collections import Counter
-from contextlib import ExitStack, contextmanager
 
 import pytest
 import requests
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from kb.services import accounts
 from tests.conftest import PASSWORD, running_app, served
 
 # The real `kb` command of the code under test (`python -c` so that PYTHONPATH decides which).
 KB_COMMAND = [sys.executable, "-c", "from kb.cli import main; main()"]
-POSTGRES_URL = os.environ.get("KB_TEST_POSTGRES_URL", "")
-DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(
-    not POSTGRES_URL, reason="set KB_TEST_POSTGRES_URL to run on PostgreSQL too"))]
-
-
-@contextmanager
-def _admin_connection():
-    engine = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            yield conn
-    finally:
-        engine.dispose()
-
-
-def postgres_database(name: str) -> str:
-    """The URL of database `name` on the test server."""
-    return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-
-
-@contextmanager
-def new_postgres_database(template: str | None = None):
-    """A new, empty (or copied from `template`) database, dropped afterwards; yields its URL."""
-    name = f"kb_test_{uuid.uuid4().hex[:12]}"
-    with _admin_connection() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'
-                          + (f' TEMPLATE "{template}"' if template else "")))
-    try:
-        yield postgres_database(name)
-    finally:
-        with _admin_connection() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-@pytest.fixture(scope="session")
-def postgres_template(tmp_path_factory):
-    """A PostgreSQL database that `kb init` filled, to copy for each test."""
-    with new_postgres_database() as url:
-        instance = tmp_path_factory.mktemp("pg-template") / "instance"
-        # In a process of its own, so that no pooled connection is left on the template.
-        done = subprocess.run(KB_COMMAND + ["init"], capture_output=True, text=True, timeout=600,
-                              env={**os.environ, "KB_INSTANCE_PATH": str(instance),
-                                   "KB_SQLALCHEMY_DATABASE_URI": url})
-        assert done.returncode == 0, done.stdout + done.stderr
-        yield make_url(url).database
-
-
-@pytest.fixture(params=DATABASES)
-def database(request):
-    return request.param
 
 
 @pytest.fixture
-def app(database, instance, request):
-    """The application on a copy of the template instance, on SQLite or on a copy of the
-    PostgreSQL template database."""
+def app(instance):
+    """The application on this test's instance and database."""
     # The clients speak plain HTTP to 127.0.0.1: cookies must not be HTTPS-only for them.
-    config = {"SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False}
-    with ExitStack() as stack:
-        if database == "postgresql":
-            template = request.getfixturevalue("postgres_template")
-            config["SQLALCHEMY_DATABASE_URI"] = stack.enter_context(
-                new_postgres_database(template))
-        yield stack.enter_context(running_app(instance, **config))
+    with running_app(instance, SESSION_COOKIE_SECURE=False,
+                     REMEMBER_COOKIE_SECURE=False) as app:
+        yield app
 
 
 @pytest.fixture

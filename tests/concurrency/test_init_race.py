@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, func, select
 from kb.models import (Commune, District, GlossaryEntry, Objective, Organisation, Province,
                        ResourceKind, Role, User)
 from kb.services import glossary, vocabularies
-from tests.concurrency.conftest import KB_COMMAND, DATABASES, new_postgres_database
+from tests.concurrency.conftest import KB_COMMAND
 
 PROCESSES = 3
 EXPECTED = {Objective: len(vocabularies.OBJECTIVES), ResourceKind: len(vocabularies.KINDS),
@@ -36,12 +36,12 @@ def last_error(stderr: str) -> str:
     return lines[-1][:300] if lines else ""
 
 
-@pytest.mark.parametrize("database", DATABASES)
-def test_init_at_once(tmp_path, database):
+def test_init_at_once(tmp_path, database_kind, empty_database):
+    database = database_kind
     with ExitStack() as stack:
         if database == "postgresql":
             # Nodes: each its own instance folder, one database; two processes share the first.
-            url = stack.enter_context(new_postgres_database())
+            url = empty_database.url
             instances = [tmp_path / f"node{n}" / "instance" for n in range(PROCESSES - 1)]
             instances.insert(0, instances[0])
         else:

@@ -19,7 +19,7 @@ from kb.services.worker import stop_worker, worker_for
 from tests.conftest import run_kb
 from tests.factories import make_resource
 
-BEFORE = "c3d8f1a2e4b5"  # the revision before unique tags, checksums and workshop items
+BEFORE = "ce2ebb209d32"  # the revision before unique tags, checksums and workshop items
 
 
 def raw_insert(table: str, row: dict) -> int:

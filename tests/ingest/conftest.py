@@ -55,7 +55,9 @@ def extracted():
     def run(job):
         key, path, ocr = job
         started = time.monotonic()
-        result = extract_file(path, CONTENT_TYPES[path.suffix], ocr=ocr)
+        # These tests judge what is read, not how fast: a generous limit, so that OCR on a
+        # busy machine is not cut short (the time limit has tests of its own).
+        result = extract_file(path, CONTENT_TYPES[path.suffix], ocr=ocr, timeout=600)
         return key, (result, time.monotonic() - started)
 
     # Longest first (the OCR'd PDFs), so the pool is not left waiting on them at the end.

@@ -49,7 +49,8 @@ def test_images_are_scaled_down(tmp_path):
 
 
 @needs_data
-@pytest.mark.parametrize("name", ["odt/simpletable.odt", "pptx/test.pptx", "docx/test.docx"])
+@pytest.mark.parametrize("name", ["odt/simpletable.odt", "pptx/test.pptx",
+                                  "pptx/ph-populated-placeholders.pptx"])
 def test_preview_inside_office_files(tmp_path, name):
     path = OFFICE / name
     out = tmp_path / "o.png"
@@ -69,6 +70,28 @@ def test_no_thumbnail_is_false_not_an_error(tmp_path, name, content_type):
     out = tmp_path / "none.png"
     assert make_thumbnail(OFFICE / name, content_type, out) is False
     assert not out.exists()
+
+
+@needs_data
+@pytest.mark.parametrize("name", ["docx/test.docx", "docx/doc-coreprops.docx",
+                                  "docx/par-known-paragraphs.docx"])
+def test_an_all_but_white_preview_is_no_thumbnail(tmp_path, name):
+    """Word keeps a preview of a page with a line or two on it: all white at card size. The
+    pages show a file-type card for such a file instead of an empty box."""
+    out = tmp_path / "w.png"
+    assert make_thumbnail(OFFICE / name, CONTENT_TYPES[".docx"], out) is False
+    assert not out.exists()
+
+
+def test_nearly_blank_is_judged_by_the_ink_on_the_page(tmp_path):
+    from kb.ingest.thumbnails import is_nearly_blank
+
+    assert is_nearly_blank(Image.new("RGB", (300, 400), "white"))
+    assert is_nearly_blank(Image.new("RGB", (300, 400), (250, 250, 250)))
+    with Image.open(builders.text_image(tmp_path / "t.png", ["A page of text"] * 12,
+                                        size=(300, 400))) as page:
+        assert not is_nearly_blank(page)
+    assert not is_nearly_blank(Image.new("L", (300, 400), 40))  # a dark photograph
 
 
 def test_hostile_images_give_no_thumbnail_quickly(tmp_path):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from kb.ingest.khmer import contains_khmer, khmer_ratio, normalise_khmer
+from kb.ingest.storable import storable, storable_text
 
 MAX_TEXT_CHARS = 5_000_000  # longer text is cut (and marked "truncated") to keep rows sane
 
@@ -102,9 +103,10 @@ _BLANK_LINES = re.compile("\n{3,}")
 
 
 def clean_text(text: str) -> str:
-    """One newline convention, no control characters, Khmer normalised, runs of spaces and
-    tabs made one space, at most one blank line in a row."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    """One newline convention, no control characters (nor lone surrogates: see
+    kb.ingest.storable), Khmer normalised, runs of spaces and tabs made one space, at most one
+    blank line in a row."""
+    text = storable_text(text).replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub("", text)
     text = normalise_khmer(text)
     lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
@@ -128,8 +130,9 @@ def guess_language(text: str) -> str | None:
 
 
 def finish(result: Result) -> tuple[str, dict, bool]:
-    """Final text and properties as handed to the caller: text cleaned and capped, properties
-    trimmed to strings, language guessed. Returns (text, properties, truncated)."""
+    """Final text and properties as handed to the caller (and stored): text cleaned and capped,
+    string properties cleaned and trimmed, the others made storable, language guessed.
+    Returns (text, properties, truncated)."""
     text = clean_text(result.text)
     truncated = len(text) > MAX_TEXT_CHARS
     if truncated:
@@ -141,7 +144,7 @@ def finish(result: Result) -> tuple[str, dict, bool]:
             if value:
                 properties[key] = value
         elif value is not None and value != "":
-            properties[key] = value
+            properties[key] = storable(value)
     language = guess_language(text)
     if language:
         properties["language"] = language

@@ -15,7 +15,7 @@ Columns are added with ALTER TABLE ... ADD COLUMN (NOT NULL with a default) rath
 rebuild: SQLite cannot rebuild a table that others reference while foreign keys are enforced.
 
 Revision ID: 425f6906fc8d
-Revises: c3d8f1a2e4b5
+Revises: ce2ebb209d32
 Create Date: 2026-12-01 09:18:19.387159
 
 """
@@ -27,7 +27,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '425f6906fc8d'
-down_revision = 'c3d8f1a2e4b5'
+down_revision = 'ce2ebb209d32'
 branch_labels = None
 depends_on = None
 

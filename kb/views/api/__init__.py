@@ -39,4 +39,4 @@ def no_store(response):
 
 
 # The modules' routes register on bp as they are imported.
-from kb.views.api import meta, resources, search, workshops  # noqa: E402,F401
+from kb.views.api import consultations, meta, resources, search, workshops  # noqa: E402,F401

@@ -27,10 +27,16 @@ def Text(max_length: int, *, required: bool = False, not_blank: bool = False,
 
 
 class StrictBoolean(fields.Boolean):
-    """JSON true or false only (marshmallow also takes "yes", 1, "on"...)."""
+    """JSON true or false only (marshmallow also takes "yes", 1, "on"...). Checked by identity:
+    in a set, 1 and 0 are equal to True and False and would pass."""
 
     truthy = {True}
     falsy = {False}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value is True or value is False:
+            return value
+        raise self.make_error("invalid", input=value)
 
 
 class FormBoolean(fields.Boolean):

@@ -1,7 +1,7 @@
 """The OpenAPI 3 description of /api/v1, generated from the operations' own declarations."""
 from __future__ import annotations
 
-from kb.views.api import schemas
+from kb.views.api import consultation_schemas, schemas
 from kb.views.api.contract import OPERATIONS, build_spec, current_server_url
 
 DESCRIPTION = (
@@ -14,15 +14,18 @@ DESCRIPTION = (
 
 def openapi_document() -> dict:
     document = build_spec("DDWG knowledge base API", "1.0.0", DESCRIPTION, current_server_url(),
-                          schemas.COMPONENTS)
-    _require_one_property(document)
+                          {**schemas.COMPONENTS, **consultation_schemas.COMPONENTS})
+    _add_schema_level_rules(document)
     return document
 
 
-def _require_one_property(document: dict) -> None:
-    """Bodies that change something must carry at least one field (apispec has no keyword for
-    a marshmallow schema-level rule, so it is added here)."""
+def _add_schema_level_rules(document: dict) -> None:
+    """Rules on a body as a whole — bodies that change something carry at least one field, a
+    rule across fields — which apispec has no keyword for, are added here."""
     for op in OPERATIONS:
-        if op.body is not None and getattr(op.body, "min_properties", 0):
-            name = op.body.Meta.component
-            document["components"]["schemas"][name]["minProperties"] = op.body.min_properties
+        if op.body is None:
+            continue
+        component = document["components"]["schemas"][op.body.Meta.component]
+        if getattr(op.body, "min_properties", 0):
+            component["minProperties"] = op.body.min_properties
+        component.update(getattr(op.body, "document_rules", {}))

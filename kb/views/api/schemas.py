@@ -35,10 +35,14 @@ class Strict(Schema):
         unknown = RAISE
 
 
-def body_schema(base: type[Schema], name: str, declared: dict) -> type[Schema]:
-    """A request body schema, named in the document's components."""
+def body_schema(base: type[Schema], name: str, declared: dict,
+                document_rules: dict | None = None) -> type[Schema]:
+    """A request body schema, named in the document's components. `document_rules` are JSON
+    Schema keywords for rules across fields (apispec documents fields one by one), merged into
+    the component as written; the service enforces the same rule."""
     meta = type("Meta", (base.Meta,), {"component": name})
-    return type(name, (base,), {**declared, "Meta": meta})
+    return type(name, (base,), {**declared, "Meta": meta,
+                                "document_rules": dict(document_rules or {})})
 
 
 class NotEmpty(Strict):
