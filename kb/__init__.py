@@ -46,8 +46,9 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     security.init_app(app)
     login_manager.init_app(app)
 
-    from kb.services import indexing
+    from kb.services import filestore, indexing
 
+    filestore.init_app(app)
     indexing.init_app(app)
 
     from kb.views import guard, register_blueprints

@@ -147,6 +147,9 @@ class ResourceFile(Base):
     properties: Mapped[dict] = mapped_column(JSON, default=dict)  # title, author, date from the file
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Whether its first-page preview is in the file store, recorded when the file is read so
+    # that pages never ask the store; None for files read before this was recorded.
+    has_thumbnail: Mapped[bool | None] = mapped_column(default=False)
 
     resource: Mapped[Resource] = relationship(back_populates="files")
 
