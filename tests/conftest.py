@@ -25,10 +25,11 @@ PASSWORD = "correct horse battery"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-def run_kb(instance: Path, *args: str, input: str | None = None):
-    """Run the real `kb` command on an instance folder."""
+def run_kb(instance: Path, *args: str, input: str | None = None, env: dict | None = None):
+    """Run the real `kb` command on an instance folder (`env`: more KB_* settings)."""
     return CliRunner().invoke(kb_main, list(args), input=input,
-                              env={"KB_INSTANCE_PATH": str(instance)}, catch_exceptions=False)
+                              env={"KB_INSTANCE_PATH": str(instance), **(env or {})},
+                              catch_exceptions=False)
 
 
 @pytest.fixture(scope="session")
@@ -59,15 +60,23 @@ def _fresh_globals_per_request():
         g.pop(name)
 
 
-@pytest.fixture
-def app(instance):
-    app = create_app(config=_app_config(), instance_path=str(instance))
+@contextmanager
+def running_app(instance: Path, **config):
+    """The application on `instance` (with `config` over the test settings), its context
+    pushed; its background worker stopped and its connections closed afterwards."""
+    app = create_app(config={**_app_config(), **config}, instance_path=str(instance))
     app.before_request_funcs.setdefault(None, []).insert(0, _fresh_globals_per_request)
     with app.app_context():
         yield app
         stop_worker(app)
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(instance):
+    with running_app(instance) as app:
+        yield app
 
 
 @pytest.fixture
@@ -143,3 +152,34 @@ def served(app, threads: int = 4, ident: str = "kb-test"):
         thread.join(timeout=5)
         server.task_dispatcher.shutdown()
         assert not thread.is_alive(), "the live server did not stop"
+
+
+# --- object storage ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """A real S3 server on loopback for the session: SeaweedFS (tests/seaweedfs.py)."""
+    from tests import seaweedfs
+
+    server = seaweedfs.start(tmp_path_factory.mktemp("seaweedfs"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_settings(s3_server, monkeypatch) -> dict:
+    """KB settings for a store of this test's own in the session's bucket (a prefix of its
+    own), with the standard AWS variables set for the credentials, as an operator would."""
+    import uuid
+
+    for name, value in s3_server.environment.items():
+        monkeypatch.setenv(name, value)
+    return {"FILE_STORE_URL": f"s3://{s3_server.bucket}/test-{uuid.uuid4().hex[:12]}",
+            "S3_ENDPOINT_URL": s3_server.endpoint}
+
+
+def kb_environment(settings: dict) -> dict:
+    """Settings as the KB_* variables `run_kb` passes to the command."""
+    return {f"KB_{name}": str(value) for name, value in settings.items()}
