@@ -124,7 +124,8 @@ def test_api_ignores_the_session_cookie(client, make_user):
 
 def test_healthz(client, app):
     body = client.get("/healthz").get_json()
-    assert body == {"status": "ok", "database": "ok", "index": "ok", "resources": 0}
+    assert body == {"status": "ok", "database": "ok", "index": "ok", "files": "ok",
+                    "resources": 0, "index_lag": 0, "index_lag_seconds": 0.0}
     import shutil
     shutil.rmtree(app.config["SEARCH_INDEX_PATH"])
     broken = client.get("/healthz")

@@ -103,6 +103,11 @@ def test_upload_read_thumbnail_download_export_and_check(app, client, make_user,
     assert part.headers["Content-Range"] == f"bytes 100-199/{len(pdf)}"
     tail = client.get(f"/files/{first.id}/download", headers={"Range": "bytes=-16"})
     assert tail.status_code == 206 and tail.data == pdf[-16:]
+    head = client.head(f"/files/{first.id}/download")
+    assert head.status_code == 200 and head.data == b""
+    assert head.headers["Content-Length"] == str(len(pdf))
+    stale = client.get(f"/files/{first.id}/download", headers={"If-Match": '"not-this"'})
+    assert stale.status_code == 412 and stale.data == b""
     beyond = client.get(f"/api/v1/files/{first.id}", headers={"Range": f"bytes={len(pdf)}-"})
     assert beyond.status_code == 416
     assert beyond.get_json()["error"]["code"] == "range_not_satisfiable"

@@ -43,8 +43,9 @@ class _Body:
 
 
 def _conditional(etag: str, mimetype: str, size: int | None):
-    """A response carrying `etag`, made conditional on the request: 304 when the client has it,
-    206 for a satisfiable byte range when the size is known (416 for an unsatisfiable one)."""
+    """A response carrying `etag`, made conditional on the request: 304 when the client has it
+    (412 when If-Match fails), 206 for a satisfiable byte range when the size is known (416 for
+    an unsatisfiable one). Only a 200 or a 206 gets a body."""
     response = current_app.response_class(mimetype=mimetype, direct_passthrough=True)
     response.set_etag(etag)
     if size is not None:
@@ -71,7 +72,7 @@ def send_stored_file(stored: ResourceFile):
     response.headers["Cache-Control"] = "private, no-cache"
     response.headers.set("Content-Disposition", "attachment",
                          **_attachment_names(stored.original_name))
-    if response.status_code == 304:
+    if response.status_code not in (200, 206):
         return response
     start, length = 0, stored.size
     if response.status_code == 206:
@@ -93,7 +94,7 @@ def thumbnail(file_id: int):
     stored = resource_service.get_file(viewer(), file_id)
     response = _conditional(f"{stored.sha256}.png", "image/png", None)
     response.headers["Cache-Control"] = "private, max-age=3600"
-    if response.status_code == 304:
+    if response.status_code != 200:
         return response
     stream = filestore.open_thumbnail(stored)
     response.content_length = stream.length
