@@ -28,7 +28,7 @@ from kb.services import accounts, indexing, resources, workflow  # noqa: E402
 # Storage settings forced to their defaults inside the instance folder, whatever KB_* variables
 # or an instance config say: a benchmark must never write to a real database or index.
 _LOCAL_STORAGE = {"SQLALCHEMY_DATABASE_URI": None, "SEARCH_INDEX_PATH": None,
-                  "FILE_STORE_PATH": None, "THUMBNAIL_PATH": None}
+                  "FILE_STORE_PATH": None, "FILE_STORE_URL": None, "THUMBNAIL_PATH": None}
 
 
 def shared_data() -> Path:

@@ -47,8 +47,9 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     login_manager.init_app(app)
     responses.init_app(app)
 
-    from kb.services import indexing, oai_tombstones
+    from kb.services import filestore, indexing, oai_tombstones
 
+    filestore.init_app(app)
     indexing.init_app(app)
     oai_tombstones.init_app(app)
     from kb.services import response_search

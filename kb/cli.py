@@ -47,7 +47,7 @@ def init_command(admin_email: str | None):
     from flask_migrate import upgrade
 
     from kb.search import check_index, ensure_index
-    from kb.services import glossary, indexing
+    from kb.services import filestore, glossary, indexing
     from kb.services.vocabularies import seed_vocabularies
     from kb.setup_lock import setup_lock
 
@@ -66,7 +66,7 @@ def init_command(admin_email: str | None):
             state = "created" if created_index else f"rebuilt (was {state})"
         else:
             state = "present"
-        Path(current_app.config["FILE_STORE_PATH"]).mkdir(parents=True, exist_ok=True)
+        files = filestore.prepare(Path(current_app.config["THUMBNAIL_PATH"]))
         from kb.search import responses as response_index
         from kb.services import response_search
 
@@ -76,6 +76,7 @@ def init_command(admin_email: str | None):
         click.echo("Database: up to date")
         click.echo("Vocabularies added: " + ", ".join(f"{k} {v}" for k, v in added.items()))
         click.echo(f"Search index: {state}")
+        click.echo(f"File store: {current_app.config['FILE_STORE_URL']} ({files})")
         if admin_email:
             _ensure_first_admin(admin_email, instance)
 

@@ -19,6 +19,12 @@ class Defaults:
     SQLALCHEMY_DATABASE_URI: str | None = None
     SEARCH_INDEX_PATH: str | None = None
     FILE_STORE_PATH: str | None = None
+    # Where stored files live: file:///path (default: FILE_STORE_PATH, the instance's files/)
+    # or s3://BUCKET/PREFIX on the S3-compatible server at S3_ENDPOINT_URL (unset: AWS), with
+    # the credentials boto3 finds (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+    # AWS_DEFAULT_REGION). Several nodes must share one store (kb/services/filestore.py).
+    FILE_STORE_URL: str | None = None
+    S3_ENDPOINT_URL: str | None = None
 
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     MAX_CONTENT_LENGTH = 100 * 1024 * 1024  # bytes; larger request bodies get 413
@@ -152,6 +158,7 @@ def load_config(app, overrides: dict | None = None) -> None:
     )
     app.config["SEARCH_INDEX_PATH"] = app.config["SEARCH_INDEX_PATH"] or str(instance / "index")
     app.config["FILE_STORE_PATH"] = app.config["FILE_STORE_PATH"] or str(instance / "files")
+    # Where thumbnails were kept before they moved into the file store (kb init moves them).
     app.config["THUMBNAIL_PATH"] = app.config.get("THUMBNAIL_PATH") or str(instance / "thumbnails")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = read_or_create_secret_key(instance)

@@ -272,3 +272,34 @@ def served(app, threads: int = 4, ident: str = "kb-test"):
         thread.join(timeout=5)
         server.task_dispatcher.shutdown()
         assert not thread.is_alive(), "the live server did not stop"
+
+
+# --- object storage ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """A real S3 server on loopback for the session: SeaweedFS (tests/seaweedfs.py)."""
+    from tests import seaweedfs
+
+    server = seaweedfs.start(tmp_path_factory.mktemp("seaweedfs"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_settings(s3_server, monkeypatch) -> dict:
+    """KB settings for a store of this test's own in the session's bucket (a prefix of its
+    own), with the standard AWS variables set for the credentials, as an operator would."""
+    import uuid
+
+    for name, value in s3_server.environment.items():
+        monkeypatch.setenv(name, value)
+    return {"FILE_STORE_URL": f"s3://{s3_server.bucket}/test-{uuid.uuid4().hex[:12]}",
+            "S3_ENDPOINT_URL": s3_server.endpoint}
+
+
+def kb_environment(settings: dict) -> dict:
+    """Settings as the KB_* variables `run_kb` passes to the command."""
+    return {f"KB_{name}": str(value) for name, value in settings.items()}

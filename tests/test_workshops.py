@@ -14,9 +14,9 @@ import pytest
 from argon2 import PasswordHasher
 
 from kb.extensions import db
-from kb.ingest.storage import blob_path
+from kb.ingest.storage import blob_key
 from kb.models import Workshop, WorkshopVisibility
-from kb.services import accounts, ingestion, workshops
+from kb.services import accounts, filestore, ingestion, workshops
 from kb.services.errors import NotFound, PermissionDenied
 from kb.services.ingestion import Upload
 from kb.services.workshop_export import clean_name_part
@@ -439,12 +439,13 @@ def test_export_zip_has_the_agenda_the_files_and_a_manifest(app, people, pack_wo
     first = manifest["items"][0]
     assert (first["position"], first["note"], first["start_time"], first["duration_minutes"]) == \
         (1, "Read **page 3** together.", "08:30", 45)
-    store = app.config["FILE_STORE_PATH"]
+    store = filestore.store()
     for item in manifest["items"]:
         for described in item["files"]:
             data = archive.read(described["path"])
             assert hashlib.sha256(data).hexdigest() == described["sha256"]
-            assert blob_path(store, described["sha256"]).read_bytes() == data
+            with store.open(blob_key(described["sha256"])) as stored:
+                assert stored.read() == data
             assert described["size"] == len(data)
     assert len(manifest["items"][2]["files"]) == 2
 

@@ -165,6 +165,9 @@ class ResourceFile(Base):
     # True for a copy of bytes another row holds, stored before the checksum was unique;
     # `kb check` lists them. New rows are never duplicates.
     legacy_duplicate: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Whether its first-page preview is in the file store, recorded when the file is read so
+    # that pages never ask the store; None for files read before this was recorded.
+    has_thumbnail: Mapped[bool | None] = mapped_column(default=False)
 
     resource: Mapped[Resource] = relationship(back_populates="files")
 

@@ -43,3 +43,10 @@ class NotFound(DomainError):
 class Conflict(DomainError):
     status = 409
     code = "conflict"
+
+
+class Unavailable(DomainError):
+    """A part the request needs (the file store) cannot be reached now; trying later may work."""
+
+    status = 503
+    code = "unavailable"

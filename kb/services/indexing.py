@@ -485,7 +485,6 @@ class CheckReport:
     orphaned: list[int] = field(default_factory=list)  # in the index, not in the database
     pending: int = 0                                    # log entries not yet applied
     lag_seconds: float = 0.0
-    files_missing: list[int] = field(default_factory=list)  # stored file gone (file ids)
     # Copies of bytes another file holds, stored before checksums were unique: kept, and only
     # reported (they are someone's data; an editor may delete the redundant resource).
     duplicate_files: list[int] = field(default_factory=list)
@@ -493,14 +492,13 @@ class CheckReport:
     @property
     def ok(self) -> bool:
         return (self.index == "ok" and not self.missing and not self.stale and not self.orphaned
-                and not self.pending and not self.files_missing)
+                and not self.pending)
 
     def lines(self) -> list[str]:
         out = [f"Search index: {self.index}"]
         for label, ids in (("Missing from the index", self.missing),
                            ("Stale in the index", self.stale),
-                           ("In the index but not in the database", self.orphaned),
-                           ("Stored file missing (file ids)", self.files_missing)):
+                           ("In the index but not in the database", self.orphaned)):
             if ids:
                 shown = ", ".join(str(i) for i in ids[:20]) + (" …" if len(ids) > 20 else "")
                 out.append(f"{label}: {len(ids)} ({shown})")
@@ -516,19 +514,13 @@ class CheckReport:
 
 
 def check() -> CheckReport:
-    """Compare the database, the stored files and this node's index."""
-    from kb.ingest import storage
-
+    """Compare the database and this node's index (the stored files: filestore.check_files)."""
     report = CheckReport()
     ok, message = search.check_index(_index_path())
     db_versions = {rid: (updated.isoformat() if updated else "") for rid, updated in
                    db.session.execute(select(Resource.id, Resource.updated_at))}
     behind = lag()
     report.pending, report.lag_seconds = behind.entries, behind.seconds
-    root = current_app.config["FILE_STORE_PATH"]
-    for file_id, sha256 in db.session.execute(select(ResourceFile.id, ResourceFile.sha256)):
-        if not storage.exists(root, sha256):
-            report.files_missing.append(file_id)
     report.duplicate_files = _duplicate_files()
     if not ok:
         report.index = message
@@ -551,8 +543,7 @@ def _duplicate_files() -> list[int]:
 
 
 def repair(report: CheckReport) -> CheckReport:
-    """Fix what check() found in the index (a rebuild when the index itself is broken); the
-    stored files cannot be recreated and stay reported."""
+    """Fix what check() found in the index (a rebuild when the index itself is broken)."""
     if report.index != "ok":
         reindex()
         return check()

@@ -13,7 +13,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from kb.extensions import db
 from kb.ingest import storage
 from kb.models import ExtractionState, Resource, ResourceFile, User
-from kb.services import access, audit, indexing, jobs, processing, resources, rows, workflow
+from kb.services import (access, audit, filestore, indexing, jobs, processing, resources,
+                         rows, workflow)
 from kb.services.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 
 MAX_FILES_PER_RESOURCE = 20
@@ -46,17 +47,13 @@ class Checked:
     content_type: str
 
 
-def _store_root() -> str:
-    return current_app.config["FILE_STORE_PATH"]
-
-
 def _receive(upload: Upload) -> Checked:
-    """Stream one upload into the store's temporary area and decide its type from its bytes."""
+    """Stream one upload into a local temporary file and decide its type from its bytes."""
     from kb.ingest.sniff import FileTypeError, sniff_type
 
     name = storage.safe_filename(upload.filename)
     try:
-        received = storage.receive(_store_root(), upload.stream,
+        received = storage.receive(filestore.store(), upload.stream,
                                    current_app.config.get("MAX_FILE_SIZE"))
     except storage.TooLarge as too_large:
         raise UploadTooLarge(_l("%(name)s is larger than the limit of %(mb)d MB.", name=name,
@@ -163,16 +160,17 @@ def receive_uploads(actor: User, uploads: list[Upload]) -> list[Checked]:
 
 
 def _attach(actor: User, resource: Resource, checked: list[Checked]) -> list[ResourceFile]:
-    """Move the bytes to their final place first, then record them: a crash in between leaves
-    an unreferenced blob (harmless, reported by `kb check`), never a record without bytes.
-    Bytes another row uses are never removed: a refused upload leaves the blob to its owner."""
+    """Put the bytes in the store first, then record them: a crash in between leaves an
+    unreferenced blob (harmless, reported by `kb check`), never a record without bytes.
+    Bytes another row uses are never removed: a refused upload leaves the blob to its owner.
+    Raises Unavailable (the store cannot be reached)."""
     first = len(resource.current_files)
     placed = list(enumerate(checked, start=first))
     files = []
     # Rows go in by checksum: two uploads sharing files wait for each other's rows in one order,
     # never in a circle. Each keeps the position of its upload.
     for position, item in sorted(placed, key=lambda placed_item: placed_item[1].received.sha256):
-        storage.keep(_store_root(), item.received)
+        filestore.keep(item.received)
         stored = ResourceFile(resource=resource, position=position,
                               original_name=item.name, size=item.received.size,
                               sha256=item.received.sha256, content_type=item.content_type,

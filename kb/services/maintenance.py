@@ -1,6 +1,7 @@
 """`kb check`: does everything agree — database, stored files, search index, background work?
 `kb check --repair` fixes what can be fixed: the index is rewritten, stranded work is queued
-again and done, stray upload temporaries are removed."""
+again and done, stray temporaries are removed. Stored files that are missing cannot be made
+again and stay reported."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -8,21 +9,22 @@ from dataclasses import dataclass, field
 from flask import current_app
 
 from kb.ingest import storage
-from kb.services import indexing, jobs
+from kb.services import filestore, indexing, jobs
 
 
 @dataclass
 class Report:
     index: indexing.CheckReport
     queue: jobs.QueueReport
+    files: filestore.FilesReport
     stray: list = field(default_factory=list)  # upload temporaries nothing will finish
 
     @property
     def ok(self) -> bool:
-        return self.index.ok and self.queue.ok and not self.stray
+        return self.index.ok and self.queue.ok and self.files.ok and not self.stray
 
     def lines(self) -> list[str]:
-        out = self.index.lines()
+        out = self.index.lines() + self.files.lines()
         queue = self.queue
         if queue.waiting_long:
             out.append(f"Files waiting to be read for longer than a lease: {queue.waiting_long} "
@@ -39,13 +41,9 @@ class Report:
         return out
 
 
-def _store_root() -> str:
-    return current_app.config["FILE_STORE_PATH"]
-
-
 def check() -> Report:
-    return Report(indexing.check(), jobs.report(),
-                  storage.stray_temporaries(_store_root(),
+    return Report(indexing.check(), jobs.report(), filestore.check_files(),
+                  storage.stray_temporaries(filestore.store(),
                                             current_app.config["STRAY_UPLOAD_SECONDS"]))
 
 

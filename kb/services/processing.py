@@ -21,9 +21,9 @@ from flask import current_app
 from sqlalchemy import select
 
 from kb.extensions import db
-from kb.ingest import storage
+from kb.ingest.storage import BlobMissing, Store, StoreUnavailable, blob_key, thumbnail_key
 from kb.models import ExtractionState, ResourceFile, ResourceLanguage, utcnow
-from kb.services import indexing, jobs
+from kb.services import filestore, indexing, jobs
 
 log = logging.getLogger(__name__)
 # process_files writes its results in batches: a commit (a sync to disk) per file cost more than
@@ -34,45 +34,69 @@ COMMIT_EVERY = 100  # results
 COMMIT_SECONDS = 1.0
 
 
-def thumbnail_path(sha256: str) -> Path:
-    return Path(current_app.config["THUMBNAIL_PATH"]) / f"{sha256}.png"
-
-
 def _limits() -> dict:
     config = current_app.config
     return {"timeout": config["EXTRACTION_TIMEOUT"], "memory_mb": config["EXTRACTION_MEMORY_MB"],
             "ocr": config["EXTRACTION_OCR"]}
 
 
-def _work(blob: Path, content_type: str, thumb: Path, limits: dict):
+def _work(store: Store, sha256: str, content_type: str, limits: dict):
     """The part that touches no database, so several can run at once in threads, each in its
-    own limited child process (small plain text is read in process, see kb.ingest.extract).
-    Returns the Extraction."""
+    own limited child process (small plain text is read in process, see kb.ingest.extract),
+    on a local copy of the file (the file itself in a folder store). Returns the Extraction
+    and whether the file has a thumbnail in the store now. Raises BlobMissing and
+    StoreUnavailable."""
     from kb.ingest.extract import extract
-    from kb.ingest.thumbnails import can_thumbnail, make_thumbnail
+    from kb.ingest.thumbnails import can_thumbnail
 
-    result = extract(blob, content_type, **limits)
-    if can_thumbnail(content_type) and not thumb.exists():
-        thumb.parent.mkdir(parents=True, exist_ok=True)
-        make_thumbnail(blob, content_type, thumb)
-    return result
+    with store.local_copy(blob_key(sha256)) as blob:
+        result = extract(blob, content_type, **limits)
+        thumbnail = can_thumbnail(content_type) and (
+            store.exists(thumbnail_key(sha256))
+            or _make_thumbnail(store, blob, content_type, thumbnail_key(sha256)))
+    return result, thumbnail
+
+
+def _make_thumbnail(store: Store, blob: Path, content_type: str, key: str) -> bool:
+    """Render into a local temporary file, then put it in the store under its own key."""
+    from kb.ingest.thumbnails import make_thumbnail
+
+    fd, out = store.temporary("thumbnail-")
+    os.close(fd)
+    try:
+        if not make_thumbnail(blob, content_type, out):
+            return False
+        store.put_file(key, out, "image/png")
+        return True
+    finally:
+        out.unlink(missing_ok=True)
 
 
 def process_in_place(stored: ResourceFile) -> bool:
     """Read a small plain-text file right here and record the result in the session, without
     committing (the caller commits it with the file's rows). False, doing nothing, for a file
-    that needs a child process or has a thumbnail to make: process_files does those."""
-    from kb.ingest.extract import extract_text_in_process, runs_in_process
+    that needs a child process or has a thumbnail to make (process_files does those), or
+    whose bytes cannot be read from the store now (its job stays queued)."""
+    from kb.ingest.extract import (IN_PROCESS_MAX_BYTES, IN_PROCESS_TYPES,
+                                   extract_text_in_process)
     from kb.ingest.thumbnails import can_thumbnail
 
-    blob = _blob(stored)
-    if can_thumbnail(stored.content_type) or not runs_in_process(blob, stored.content_type):
+    if (can_thumbnail(stored.content_type) or stored.content_type not in IN_PROCESS_TYPES
+            or stored.size > IN_PROCESS_MAX_BYTES):
         return False
-    _record(stored, extract_text_in_process(blob, stored.content_type))
+    try:
+        with filestore.store().local_copy(blob_key(stored.sha256)) as blob:
+            result = extract_text_in_process(blob, stored.content_type)
+    except (BlobMissing, StoreUnavailable) as error:
+        log.warning("file %s not read in process: %s", stored.id, error.message)
+        return False
+    _record(stored, result, thumbnail=False)
     return True
 
 
-def _record(stored: ResourceFile, result) -> None:
+def _record(stored: ResourceFile, result, thumbnail: bool | None = None) -> None:
+    if thumbnail is not None:
+        stored.has_thumbnail = bool(thumbnail)
     stored.text = result.text
     stored.properties = dict(result.properties)
     stored.extraction_state = ExtractionState(result.state)
@@ -81,10 +105,6 @@ def _record(stored: ResourceFile, result) -> None:
     # A new version of the resource as far as search is concerned (the indexer compares it).
     indexing.mark(stored.resource)
     stored.resource.updated_at = utcnow()
-
-
-def _blob(stored: ResourceFile) -> Path:
-    return storage.blob_path(current_app.config["FILE_STORE_PATH"], stored.sha256)
 
 
 def _record_missing(stored: ResourceFile) -> None:
@@ -113,7 +133,7 @@ def process_files(file_ids: list[int], workers: int | None = None,
     jobs.enqueue(list(file_ids), again=again)
     db.session.commit()
     held = _claim_all(owner, list(file_ids))
-    limits, done = _limits(), []
+    limits, done, store = _limits(), [], filestore.store()
     batch = _Batch()
     app = current_app._get_current_object()
     with _Heartbeat(app, owner, held.ids):
@@ -122,20 +142,31 @@ def process_files(file_ids: list[int], workers: int | None = None,
                 futures = {}
                 for job in list(held.values()):
                     stored = db.session.get(ResourceFile, job.file_id)
-                    blob = _blob(stored) if stored is not None else None
-                    if blob is None or not blob.exists():
-                        if stored is not None:
-                            _record_missing(stored)
-                            done.append(stored)
+                    if stored is None:
                         _finished(owner, held, job.id, batch, stored, on_done)
                         continue
-                    futures[pool.submit(_work, blob, stored.content_type,
-                                        thumbnail_path(stored.sha256), limits)] = job.id
+                    futures[pool.submit(_work, store, stored.sha256, stored.content_type,
+                                        limits)] = job.id
                 for future in as_completed(futures):
                     job_id = futures[future]
                     stored = db.session.get(ResourceFile, held[job_id].file_id)
+                    try:
+                        result, thumbnail = future.result()
+                    except BlobMissing:
+                        result = None
+                    except StoreUnavailable as error:
+                        # Not the file's fault: its job goes back to the queue, for a worker
+                        # (or the next run) to read once the store answers again.
+                        log.warning("file %s left queued: %s", held[job_id].file_id,
+                                    error.message)
+                        jobs.release(owner, [job_id])
+                        held.pop(job_id, None)
+                        continue
                     if stored is not None:
-                        _record(stored, future.result())
+                        if result is None:
+                            _record_missing(stored)
+                        else:
+                            _record(stored, result, thumbnail)
                         done.append(stored)
                     _finished(owner, held, job_id, batch, stored, on_done)
         except BaseException:

@@ -8,8 +8,9 @@ import threading
 import time
 
 from kb.extensions import db
+from kb.ingest.storage import BlobMissing, StoreUnavailable
 from kb.models import ResourceFile
-from kb.services import jobs, processing
+from kb.services import filestore, jobs, processing
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -88,7 +89,9 @@ class Worker:
             db.session.remove()
 
     def run_one(self) -> bool:
-        """Claim one job and do it; False when the queue had nothing to take."""
+        """Claim one job and do it; False when the queue had nothing to take, or when the file
+        store cannot be reached (the job goes back to the queue, not counted as an attempt,
+        and the worker waits a poll interval before it tries again)."""
         claimed = jobs.claim(self.owner, limit=1)
         if not claimed:
             return False
@@ -103,13 +106,17 @@ class Worker:
             if stored is None:  # deleted meanwhile (its job with it)
                 db.session.rollback()
                 return True
-            blob, content_type = processing._blob(stored), stored.content_type
-            thumb = processing.thumbnail_path(stored.sha256)
+            sha256, content_type = stored.sha256, stored.content_type
             db.session.commit()  # no transaction stays open while the file is read
-            if blob.exists():
-                result = processing._work(blob, content_type, thumb, processing._limits())
-            else:
-                result = None
+            try:
+                result, thumbnail = processing._work(filestore.store(), sha256, content_type,
+                                                     processing._limits())
+            except BlobMissing:
+                result = thumbnail = None
+            except StoreUnavailable as error:
+                log.warning("file %s left queued: %s", job.file_id, error.message)
+                jobs.release(self.owner, [job.id])
+                return False
             stored = db.session.get(ResourceFile, job.file_id)
             if stored is None:
                 db.session.rollback()
@@ -117,7 +124,7 @@ class Worker:
             if result is None:
                 processing._record_missing(stored)
             else:
-                processing._record(stored, result)
+                processing._record(stored, result, thumbnail)
             if jobs.finish(self.owner, job.id):
                 db.session.commit()
             else:  # the lease ran out and another process took it over: its result counts

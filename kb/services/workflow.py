@@ -17,7 +17,6 @@ New versions of a file are uploaded here too: the old file stays stored and down
 """
 from __future__ import annotations
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -193,8 +192,7 @@ def new_version(actor: User, stored: ResourceFile, upload, note: str = "") -> Re
     """Replace a file with a new version. The old one stays stored and downloadable; search
     reads the new one once its text is extracted. Raises PermissionDenied, ValidationError,
     Conflict (the same bytes are already kept), UploadTooLarge."""
-    from kb.ingest import storage
-    from kb.services import ingestion, jobs, processing
+    from kb.services import filestore, ingestion, jobs, processing
 
     resource = stored.resource
     if not access.can_upload_version(actor, resource):
@@ -211,7 +209,7 @@ def new_version(actor: User, stored: ResourceFile, upload, note: str = "") -> Re
         if stored.replaced_by_id is not None:
             raise ValidationError(_l("Only the newest version of a file can be replaced."),
                                   field="file")
-        storage.keep(current_app.config["FILE_STORE_PATH"], item.received)
+        filestore.keep(item.received)
         newer = ResourceFile(resource=resource, position=stored.position,
                              version=stored.version + 1, original_name=item.name,
                              size=item.received.size, sha256=item.received.sha256,

@@ -3,8 +3,9 @@ in the workshop's language, the trainer's notes, links to the files beside it), 
 `files/` with readable names, and `manifest.json` for other tools.
 
 Only the resources the exporting user may see go in, each with its current file versions. The
-ZIP is built in an anonymous temporary file next to the file store (files can be large, and
-nothing is left behind if the process dies).
+ZIP is built in an anonymous temporary file in the file store's local scratch folder (files can
+be large, and nothing is left behind if the process dies), each file streamed into it from the
+store.
 """
 from __future__ import annotations
 
@@ -25,8 +26,9 @@ from urllib.parse import quote
 from flask import current_app, render_template
 from flask_babel import force_locale
 
-from kb.ingest.storage import CHUNK, blob_path
+from kb.ingest.storage import CHUNK, StoreError, blob_key
 from kb.models import Resource, ResourceFile, User, Workshop, WorkshopItem, utcnow
+from kb.services import filestore
 from kb.services.workshops import rendered, visible_items
 
 # Characters no file name may hold on Windows or on a FAT-formatted USB stick, and what readers
@@ -131,14 +133,18 @@ def plan_pack(user: User | None, workshop: Workshop) -> list[PackItem]:
     A file whose bytes are missing from the store is left out (and logged; `kb check` reports
     it) rather than breaking the whole pack.
     """
-    store = current_app.config["FILE_STORE_PATH"]
+    store = filestore.store()
     taken: set[str] = set()
     pack = []
     for number, item in enumerate(visible_items(user, workshop), start=1):
         entry = PackItem(number, item)
         files = item.resource.current_files
         for stored in files:
-            if not blob_path(store, stored.sha256).exists():
+            try:
+                present = store.exists(blob_key(stored.sha256))
+            except StoreError as error:
+                raise filestore.unavailable(error) from None
+            if not present:
                 current_app.logger.warning("workshop %s: file %s (%s) is missing from the store",
                                            workshop.id, stored.id, stored.sha256)
                 continue
@@ -212,12 +218,15 @@ def _compression(content_type: str) -> int:
         else zipfile.ZIP_DEFLATED
 
 
-def _add_file(archive: zipfile.ZipFile, source: Path, packed: PackFile) -> None:
-    """Stream a stored file in; it unpacks writable (the store keeps its blobs read-only)."""
-    info = zipfile.ZipInfo.from_file(source, packed.path)
+def _add_file(archive: zipfile.ZipFile, packed: PackFile) -> None:
+    """Stream a stored file in, dated when it was uploaded; it unpacks writable."""
+    uploaded = packed.stored.uploaded_at
+    info = zipfile.ZipInfo(packed.path, date_time=uploaded.timetuple()[:6] if uploaded
+                           and uploaded.year >= 1980 else (1980, 1, 1, 0, 0, 0))
     info.external_attr = 0o644 << 16
     info.compress_type = _compression(packed.stored.content_type)
-    with open(source, "rb") as src, archive.open(info, "w") as dest:
+    info.file_size = packed.stored.size  # lets zipfile choose ZIP64 for a large file up front
+    with filestore.open_file(packed.stored) as src, archive.open(info, "w") as dest:
         shutil.copyfileobj(src, dest, CHUNK)
 
 
@@ -229,9 +238,9 @@ def export_workshop(user: User | None, workshop: Workshop,
     caller closes the file, which deletes it.
     """
     pack = plan_pack(user, workshop)
-    store = Path(current_app.config["FILE_STORE_PATH"])
-    (store / "tmp").mkdir(parents=True, exist_ok=True)
-    bundle = tempfile.TemporaryFile(dir=store / "tmp", prefix="workshop-")
+    scratch = filestore.store().scratch
+    scratch.mkdir(parents=True, exist_ok=True)
+    bundle = tempfile.TemporaryFile(dir=scratch, prefix="workshop-")
     try:
         with zipfile.ZipFile(bundle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr("index.html", render_index(workshop, pack))
@@ -239,7 +248,7 @@ def export_workshop(user: User | None, workshop: Workshop,
                 manifest(workshop, pack, resource_url), ensure_ascii=False, indent=2))
             for entry in pack:
                 for packed in entry.files:
-                    _add_file(archive, blob_path(store, packed.stored.sha256), packed)
+                    _add_file(archive, packed)
         bundle.seek(0)
     except BaseException:
         bundle.close()

@@ -14,7 +14,7 @@ from kb.services.errors import DomainError
 HTTP_CODES = {
     400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
-    429: "rate_limited", 500: "internal_error", 503: "unavailable",
+    416: "range_not_satisfiable", 429: "rate_limited", 500: "internal_error", 503: "unavailable",
 }
 
 
@@ -46,6 +46,7 @@ def _http_message(error: HTTPException) -> str:
         405: _("This method is not allowed here."),
         413: _("The upload is larger than the limit of %(mb)d MB.",
                mb=(current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)),
+        416: _("The requested part of the file is beyond its end."),
         429: _("Too many attempts. Please wait a minute and try again."),
     }
     return messages.get(error.code, error.description or error.name)

@@ -26,10 +26,10 @@ def thumbnail_url(resource) -> str | None:
     """The first-page preview of a resource's first file that has one, for lists and pages."""
     from flask import url_for
 
-    from kb.services import processing
+    from kb.services import filestore
 
     for stored in resource.current_files:
-        if processing.thumbnail_path(stored.sha256).exists():
+        if filestore.has_thumbnail(stored):
             return url_for("files.thumbnail", file_id=stored.id)
     return None
 

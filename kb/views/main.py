@@ -8,7 +8,7 @@ from kb.extensions import db
 from kb.search import check_index
 from kb.services import search as search_service
 from kb.services import resources as resource_service
-from kb.services import indexing, processing, suggestions, vocabularies
+from kb.services import filestore, indexing, suggestions, vocabularies
 from kb.views.helpers import safe_next, viewer
 
 bp = Blueprint("main", __name__)
@@ -33,7 +33,7 @@ def organisations():
 def resource_detail(resource_id: int):
     resource = resource_service.get_resource(viewer(), resource_id)
     with_thumbnail = {f.id for f in resource.current_files
-                      if processing.thumbnail_path(f.sha256).exists()}
+                      if filestore.has_thumbnail(f)}
     similar = search_service.more_like_this(viewer(), resource)
     return render_template("resource.html", resource=resource, with_thumbnail=with_thumbnail,
                            similar=similar, offered=suggestions.for_resource(viewer(), resource))
@@ -52,7 +52,7 @@ def set_language(code: str):
 
 @bp.get("/healthz")
 def healthz():
-    body = {"status": "ok", "database": "ok", "index": "ok", "resources": 0}
+    body = {"status": "ok", "database": "ok", "index": "ok", "files": "ok", "resources": 0}
     try:
         db.session.execute(text("SELECT 1"))
         body["resources"] = resource_service.count_visible(None)
@@ -68,7 +68,8 @@ def healthz():
     except Exception:
         db.session.rollback()
         body["index_lag"] = None
-    if body["database"] != "ok" or body["index"] != "ok":
+    body["files"] = filestore.health()  # the store this node reads and writes files in
+    if body["database"] != "ok" or body["index"] != "ok" or body["files"] != "ok":
         body["status"] = "unavailable"
         return jsonify(body), 503
     return jsonify(body)

@@ -11,7 +11,7 @@ from werkzeug.datastructures import MultiDict
 
 from kb.extensions import db
 from kb.models import Commune, Resource, Status, Tag
-from kb.services import access, notifications, processing, suggestions, vocabularies, workflow
+from kb.services import access, filestore, notifications, suggestions, vocabularies, workflow
 from kb.services import resources as resource_service
 from kb.services.errors import Conflict, DomainError, PermissionDenied, ValidationError
 from kb.views.forms import metadata_from_form, uploads_from
@@ -132,7 +132,7 @@ def queue():
             text = " ".join((stored.text or "").split())
             files.append({
                 "file": stored,
-                "thumbnail": processing.thumbnail_path(stored.sha256).exists(),
+                "thumbnail": filestore.has_thumbnail(stored),
                 "excerpt": text[:EXCERPT_CHARS] + ("…" if len(text) > EXCERPT_CHARS else ""),
             })
         items.append({"resource": resource, "files": files,

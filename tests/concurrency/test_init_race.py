@@ -6,10 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 from collections import Counter
-from contextlib import ExitStack
 from pathlib import Path
 
-import pytest
 from sqlalchemy import create_engine, func, select
 
 from kb.models import (Commune, District, GlossaryEntry, Objective, Organisation, Province,
@@ -38,55 +36,54 @@ def last_error(stderr: str) -> str:
 
 def test_init_at_once(tmp_path, database_kind, empty_database):
     database = database_kind
-    with ExitStack() as stack:
-        if database == "postgresql":
-            # Nodes: each its own instance folder, one database; two processes share the first.
-            url = empty_database.url
-            instances = [tmp_path / f"node{n}" / "instance" for n in range(PROCESSES - 1)]
-            instances.insert(0, instances[0])
-        else:
-            url = None
-            instances = [tmp_path / "instance"] * PROCESSES
-        processes = [start_init(instance, url) for instance in instances]
-        outcomes = [(*p.communicate(timeout=600), p.returncode) for p in processes]
-        outcomes = [(code, out, err) for out, err, code in outcomes]
-        failed = [f"exit {code}: {last_error(err)}" for code, _out, err in outcomes if code]
-        figures = (f"{PROCESSES} `kb init` at once on {database}: "
-                   f"{PROCESSES - len(failed)} succeeded, {len(failed)} failed {failed}")
-        assert not failed, figures + "\n" + "\n".join(err for _c, _o, err in outcomes)
-        created = sum("Created the first administrator" in out for _c, out, _e in outcomes)
-        assert created == 1, figures
-        # Each row was added by exactly one of them, and each says what it added itself.
-        added = Counter()
-        for _code, out, _err in outcomes:
-            (line,) = [l for l in out.splitlines() if l.startswith("Vocabularies added: ")]
-            for part in line.removeprefix("Vocabularies added: ").split(", "):
-                name, number = part.rsplit(" ", 1)
-                added[name] += int(number)
-        assert added == {"objectives": 3, "kinds": 6, "organisations": 22, "provinces": 25,
-                         "districts": 210, "communes": 1661,
-                         "glossary terms": len(glossary.SEED)}, (figures, added)
+    if database == "postgresql":
+        # Nodes: each its own instance folder, one database; two processes share the first.
+        url = empty_database.url
+        instances = [tmp_path / f"node{n}" / "instance" for n in range(PROCESSES - 1)]
+        instances.insert(0, instances[0])
+    else:
+        url = None
+        instances = [tmp_path / "instance"] * PROCESSES
+    processes = [start_init(instance, url) for instance in instances]
+    outcomes = [(*p.communicate(timeout=600), p.returncode) for p in processes]
+    outcomes = [(code, out, err) for out, err, code in outcomes]
+    failed = [f"exit {code}: {last_error(err)}" for code, _out, err in outcomes if code]
+    figures = (f"{PROCESSES} `kb init` at once on {database}: "
+               f"{PROCESSES - len(failed)} succeeded, {len(failed)} failed {failed}")
+    assert not failed, figures + "\n" + "\n".join(err for _c, _o, err in outcomes)
+    created = sum("Created the first administrator" in out for _c, out, _e in outcomes)
+    assert created == 1, figures
+    # Each row was added by exactly one of them, and each says what it added itself.
+    added = Counter()
+    for _code, out, _err in outcomes:
+        (line,) = [l for l in out.splitlines() if l.startswith("Vocabularies added: ")]
+        for part in line.removeprefix("Vocabularies added: ").split(", "):
+            name, number = part.rsplit(" ", 1)
+            added[name] += int(number)
+    assert added == {"objectives": 3, "kinds": 6, "organisations": 22, "provinces": 25,
+                     "districts": 210, "communes": 1661,
+                     "glossary terms": len(glossary.SEED)}, (figures, added)
 
-        engine = create_engine(url or f"sqlite:///{instances[0] / 'kb.sqlite3'}")
-        try:
-            with engine.connect() as conn:
-                counts = {model.__name__: conn.scalar(select(func.count()).select_from(model))
-                          for model in EXPECTED}
-                admins = conn.scalar(select(func.count()).select_from(User)
-                                     .where(User.role == Role.ADMIN))
-        finally:
-            engine.dispose()
-        assert counts == {model.__name__: n for model, n in EXPECTED.items()}, figures
-        assert admins == 1, figures
-        for instance in set(instances):
-            key = (instance / "secret_key").read_text()
-            assert len(key.strip()) == 64, f"{instance}: secret key {key!r}"
-            check = subprocess.run(KB_COMMAND + ["check"], capture_output=True, text=True,
-                                   timeout=300, env={**os.environ,
-                                                     "KB_INSTANCE_PATH": str(instance),
-                                                     **({"KB_SQLALCHEMY_DATABASE_URI": url}
-                                                        if url else {})})
-            assert check.returncode == 0, check.stdout + check.stderr
+    engine = create_engine(url or f"sqlite:///{instances[0] / 'kb.sqlite3'}")
+    try:
+        with engine.connect() as conn:
+            counts = {model.__name__: conn.scalar(select(func.count()).select_from(model))
+                      for model in EXPECTED}
+            admins = conn.scalar(select(func.count()).select_from(User)
+                                 .where(User.role == Role.ADMIN))
+    finally:
+        engine.dispose()
+    assert counts == {model.__name__: n for model, n in EXPECTED.items()}, figures
+    assert admins == 1, figures
+    for instance in set(instances):
+        key = (instance / "secret_key").read_text()
+        assert len(key.strip()) == 64, f"{instance}: secret key {key!r}"
+        check = subprocess.run(KB_COMMAND + ["check"], capture_output=True, text=True,
+                               timeout=300, env={**os.environ,
+                                                 "KB_INSTANCE_PATH": str(instance),
+                                                 **({"KB_SQLALCHEMY_DATABASE_URI": url}
+                                                    if url else {})})
+        assert check.returncode == 0, check.stdout + check.stderr
 
 
 def test_one_secret_key_when_many_start_at_once(tmp_path):

@@ -40,6 +40,8 @@ ERROR_DESCRIPTIONS = {
     409: "In the way of something already there (a duplicate, or a state that forbids it)",
     413: "The request body is larger than the server accepts",
     415: "The body is not of the media type this operation takes",
+    416: "The Range asked for lies beyond the end of the file",
+    503: "The file store cannot be reached now; nothing was recorded, try again later",
 }
 
 

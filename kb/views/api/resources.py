@@ -66,7 +66,7 @@ def _one(description: str) -> dict:
                        "other contents, or contents that do not match the file's extension, "
                        "are refused (400). Bytes already stored are refused (409).",
            responses={201: {"description": "Created", "schema": "ResourceCreated"}},
-           errors=(403, 409))
+           errors=(403, 409, 503))
 def create_resource(body: dict):
     user = require_caller()
     files = body.pop("file")
@@ -128,8 +128,13 @@ def review_resource(resource_id: int, body: dict):
 
 @operation(bp, "GET", "/files/<int:file_id>", summary="Download a stored file as an "
            "attachment", operation_id="getFile",
+           description="Streamed from the file store, with the file's sha256 as ETag "
+                       "(If-None-Match answers 304) and byte ranges (Range answers 206).",
            responses={200: {"description": "The file's bytes, with the type found at upload",
-                            "content_types": FILE_CONTENT_TYPES}},
-           errors=(404,))
+                            "content_types": FILE_CONTENT_TYPES},
+                      206: {"description": "The part of the file the Range header asked for",
+                            "content_types": FILE_CONTENT_TYPES},
+                      304: {"description": "The caller's copy (If-None-Match) is current"}},
+           errors=(404, 416, 503))
 def get_file(file_id: int):
     return send_stored_file(resource_service.get_file(g.api_user, file_id))

@@ -101,7 +101,7 @@ def add_workshop_item(workshop_id: int, body: dict):
            "offline use: index.html, files/, manifest.json", operation_id="exportWorkshop",
            responses={200: {"description": "Only resources the caller may see go in",
                             "content_types": ("application/zip",)}},
-           errors=(404,))
+           errors=(404, 503))
 def export_workshop(workshop_id: int):
     """As the token's user, never as a browser session's: the owner's export keeps their own
     drafts and members-only items, an anonymous one only what the public may see."""
