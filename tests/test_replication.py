@@ -28,11 +28,13 @@ def people(make_user):
 
 @pytest.fixture
 def other_node(app, tmp_path):
-    """A second node: the same database, its own instance folder and search index."""
+    """A second node: the same database and file store, its own instance folder and search
+    index (as two machines would have them)."""
     folder = tmp_path / "node-b"
     node = create_app(config={"TESTING": True, "SERVER_NAME": None,
                               "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
                               "SECRET_KEY": app.config["SECRET_KEY"],
+                              "FILE_STORE_URL": app.config["FILE_STORE_URL"],
                               "INDEX_NODE_NAME": "node-b"},
                       instance_path=str(folder))
     yield node

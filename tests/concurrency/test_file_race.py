@@ -13,7 +13,7 @@ from sqlalchemy import select
 from kb.extensions import db
 from kb.ingest import storage
 from kb.models import Resource, ResourceFile, Tag
-from kb.services import ingestion
+from kb.services import filestore, ingestion
 from tests.concurrency.conftest import (at_once, browser_session, form_token, sign_in, statuses,
                                         token_for)
 from tests.factories import make_resource
@@ -69,7 +69,7 @@ def test_the_same_bytes_from_many_clients(app, server, make_user):
         rows = list(db.session.scalars(select(ResourceFile).where(
             ResourceFile.sha256 == answers_sha(answers))))
         assert len(rows) == 1, f"round {round_number}: {len(rows)} rows for one file"
-        assert storage.exists(app.config["FILE_STORE_PATH"], rows[0].sha256)
+        assert filestore.store().exists(storage.blob_key(rows[0].sha256))
         # The losers' resources, events and new tags were rolled back with them.
         titles = set(db.session.scalars(select(Resource.title).where(
             Resource.title.contains(f"{run} {round_number} "))))
