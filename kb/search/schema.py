@@ -12,7 +12,7 @@ from kb.search.analysis import (ENGLISH_TOKEN, english_analyzer, khmer_ngram_ana
 
 # Bump when the fields or analyzers change: `kb check` then reports the index as outdated and
 # `kb reindex` (or `kb check --repair`) rebuilds it.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Text fields by the part of a resource they hold; each is searched for every query word.
 TITLE_FIELDS = ("title", "title_km", "title_kmng")
@@ -40,9 +40,11 @@ def build_schema() -> Schema:
         title=TEXT(analyzer=english, field_boost=TITLE_BOOST),
         title_km=TEXT(analyzer=khmer_words, field_boost=TITLE_BOOST),
         title_kmng=TEXT(analyzer=khmer_ngrams, field_boost=TITLE_BOOST * KHMER_NGRAM_BOOST),
-        body=TEXT(analyzer=english),
-        body_km=TEXT(analyzer=khmer_words),
-        body_kmng=TEXT(analyzer=khmer_ngrams, field_boost=KHMER_NGRAM_BOOST),
+        # The body keeps each term's character offsets as well as its positions: snippets are
+        # cut and marked from them (kb.search.highlight), without analysing the text again.
+        body=TEXT(analyzer=english, chars=True),
+        body_km=TEXT(analyzer=khmer_words, chars=True),
+        body_kmng=TEXT(analyzer=khmer_ngrams, field_boost=KHMER_NGRAM_BOOST, chars=True),
         # Unstemmed English words, for "did you mean" (no positions needed).
         spell=TEXT(analyzer=RegexTokenizer(ENGLISH_TOKEN) | LowercaseFilter() | StopFilter(),
                    phrase=False),

@@ -13,6 +13,7 @@ path can commit a change and forget to index it. Nothing about what to index is 
 """
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from contextlib import contextmanager
@@ -42,22 +43,32 @@ def version_of(resource: Resource) -> str:
     return resource.updated_at.isoformat() if resource.updated_at else ""
 
 
+def shown_text(resource: Resource) -> str:
+    """The text a search result's snippet is cut from: the summary and the files' text. The
+    indexed body starts with exactly this text, so the character offsets the index keeps
+    for the body are offsets in it (kb.search.highlight)."""
+    files = "\n".join(f.text for f in resource.current_files if f.text)
+    return f"{_plain_summary(resource.summary_html or '')}\n{files}".strip()
+
+
+# Summaries are shown as plain text in every result they appear in: converted once each.
+_plain_summary = functools.lru_cache(maxsize=4096)(plain_text)
+
+
 def document_for(resource: Resource) -> search.IndexDocument:
     """What the index holds of a resource: its words in every language and its facets."""
     place_names = []
     for place in (resource.commune, resource.district, resource.province):
         if place is not None:
             place_names += [place.name_en, place.name_km]
-    files_text = "\n".join(f.text for f in resource.current_files if f.text)
     body = "\n".join(part for part in [
-        plain_text(resource.summary_html),
+        shown_text(resource),  # first: see shown_text
         " ".join(a.name for a in resource.authors),
         resource.event,
         " ".join(t.name for t in resource.tags),
         (resource.organisation.short_name + " " + resource.organisation.name_en + " "
          + resource.organisation.name_km) if resource.organisation else "",
         " ".join(n for n in place_names if n),
-        files_text,
     ] if part)
     when = resource.date or (resource.created_at.date() if resource.created_at else None)
     moment = datetime.combine(when, time()) if when else datetime(1970, 1, 1)

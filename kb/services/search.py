@@ -16,11 +16,10 @@ from sqlalchemy.orm import selectinload
 
 from kb import search
 from kb.extensions import db
-from kb.ingest.sanitize import plain_text
 from kb.models import (LANGUAGES, GlossaryEntry, Objective, Organisation, Province, Resource,
                        Role,
                        ResourceKind, Tag)
-from kb.services import access
+from kb.services import access, indexing
 from kb.services.errors import ValidationError
 
 SORTS = ("relevance", "newest", "oldest", "title", "published")
@@ -158,9 +157,18 @@ def _load(ids: list[int]) -> dict[int, Resource]:
 
 
 def snippet_text(resource: Resource) -> str:
-    summary = plain_text(resource.summary_html)
-    files = "\n".join(f.text for f in resource.current_files if f.text)
-    return f"{summary}\n{files}".strip()
+    return indexing.shown_text(resource)
+
+
+def _snippet(resource: Resource, outcome: search.SearchOutcome) -> Markup:
+    """The result's snippet, marked where the index says its matches are; found by analysing
+    its text only when the resource changed since it was indexed (the index's offsets are
+    then for another text)."""
+    text = snippet_text(resource)
+    found = outcome.highlights.get(resource.id)
+    if found is not None and found.version == indexing.version_of(resource):
+        return search.snippet_at(text, list(found.spans))
+    return search.snippet(text, outcome.terms)
 
 
 def run(user, params: SearchParams) -> SearchPage:
@@ -190,8 +198,7 @@ def run(user, params: SearchParams) -> SearchPage:
         resource = resources.get(rid)
         if resource is None or not access.can_view_resource(user, resource):
             continue  # deleted or hidden since it was indexed
-        items.append(ResultItem(resource, score, search.snippet(snippet_text(resource),
-                                                                outcome.terms)))
+        items.append(ResultItem(resource, score, _snippet(resource, outcome)))
     suggestion = None
     if outcome.total < 3 and parsed.english_words:
         suggestion = _visible_suggestion(params, parsed, reader, filters)

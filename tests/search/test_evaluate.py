@@ -1,0 +1,129 @@
+"""The array evaluation of queries (kb.search.evaluate) gives Whoosh's own answer: the same
+documents with the same scores, on an index of several segments with deleted documents."""
+import re
+from datetime import datetime
+
+import numpy as np
+import pytest
+from whoosh import collectors
+
+from kb import search
+from kb.search import searcher as kb_searcher
+from kb.search.evaluate import Evaluator, top
+from kb.search.index import open_index
+from kb.search.postings import View
+from tests.conftest import SHARED_DATA
+
+CRANFIELD = SHARED_DATA / "ir-cranfield"
+pytestmark = pytest.mark.skipif(not CRANFIELD.is_dir(), reason="shared data missing")
+
+QUERIES = [
+    "what similarity laws must be obeyed when constructing aeroelastic models of heated high "
+    "speed aircraft",
+    "boundary layer", "heat", '"boundary layer" transition', "flow -heat", "title:wing pressure",
+    "shock OR wave", "supersonic flow OR hypersonic flow past a blunt body", "xyzzy",
+    "xyzzy OR heat", '"shock wave" -"boundary layer"',
+]
+
+
+def cranfield_documents():
+    raw = (CRANFIELD / "cran.all.1400").read_text()
+    for record in re.split(r"^\.I ", raw, flags=re.M)[1:]:
+        number, _, rest = record.partition("\n")
+        fields = dict(re.findall(r"^\.([TABW])\s*\n(.*?)(?=^\.[TABW]\s*$|\Z)", rest,
+                                 flags=re.M | re.S))
+        yield search.IndexDocument(
+            id=int(number), version="1", title=fields.get("T", "").strip(),
+            body=fields.get("W", ""), tags=[], kind="reform_document", objectives=["1"],
+            languages=["en"], org="", date=datetime(2020, 1, 1), published=datetime(2020, 1, 1),
+            province="", district="", commune="", status="published", visibility="public",
+            owner=1)
+
+
+@pytest.fixture(scope="module")
+def index_path(tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("evaluate") / "index")
+    search.create_index(path)
+    documents = list(cranfield_documents())
+    for part in (documents[:500], documents[500:1000], documents[1000:]):
+        ix = open_index(path)
+        writer = ix.writer()
+        for document in part:
+            writer.add_document(**document.fields())
+        writer.commit(merge=False)  # several segments
+    search.write(path, [], deleted_ids=[5, 77, 900, 1399])
+    return path
+
+
+def whoosh_scores(searcher, query) -> dict[int, float]:
+    collector = collectors.TopCollector(limit=10_000, replace=0)
+    searcher.search_with_collector(query, collector)
+    return {hit.docnum: hit.score for hit in collector.results()}
+
+
+def test_the_index_has_several_segments_and_deletions(index_path):
+    with open_index(index_path).searcher() as searcher:
+        assert len(list(searcher.reader().leaf_readers())) == 3
+        assert searcher.doc_count() == searcher.doc_count_all() - 4
+
+
+@pytest.mark.parametrize("typed", QUERIES)
+def test_the_same_documents_and_scores_as_whoosh(index_path, typed):
+    query = search.parse(typed).query
+    if getattr(query, "scale", None):
+        query.scale = None  # the coordination bonus: see the next test
+    weighting = kb_searcher.weighting()
+    with open_index(index_path).searcher(weighting=weighting) as searcher:
+        expected = whoosh_scores(searcher, query)
+        view = View(index_path, searcher)
+        matches = Evaluator(view, weighting).evaluate(query)
+        found = np.flatnonzero(matches.mask & view.live)
+        assert set(found.tolist()) == set(expected)
+        for docnum, score in expected.items():
+            assert matches.scores[docnum] == pytest.approx(score, rel=1e-9)
+
+
+def test_the_coordination_bonus_counts_every_matching_term(index_path):
+    """Or(scale=s): (score + (matching - 1) / (terms - s)^2) * (terms - 1) / terms, as Whoosh's
+    CoordMatcher defines it. (Whoosh's collector sometimes counts fewer matching terms than
+    match, depending on how far its matchers have moved; here they are all counted.)"""
+    parsed = search.parse(QUERIES[0])
+    weighting = kb_searcher.weighting()
+    with open_index(index_path).searcher(weighting=weighting) as searcher:
+        view = View(index_path, searcher)
+        coordinated = Evaluator(view, weighting).evaluate(parsed.query)
+        parsed.query.scale, scale = None, parsed.query.scale
+        plain = Evaluator(view, weighting).evaluate(parsed.query)
+        terms = coordinated.terms
+        matcher = parsed.query.matcher(searcher, searcher.context(weighting=weighting))
+        for docnum in np.flatnonzero(plain.mask & view.live)[:50]:
+            matcher.skip_to(int(docnum))
+            matching = len(list(matcher.matching_terms(int(docnum))))
+            assert plain.counts[docnum] == matching
+            assert coordinated.scores[docnum] == pytest.approx(
+                (plain.scores[docnum] + (matching - 1) / (terms - scale) ** 2)
+                * (terms - 1) / terms)
+
+
+def test_lengths_and_postings_read_whole_agree_with_whoosh(index_path):
+    with open_index(index_path).searcher() as searcher:
+        view = View(index_path, searcher)
+        reader = searcher.reader()
+        lengths = view.lengths("body")
+        for docnum in range(0, searcher.doc_count_all(), 37):
+            assert lengths[docnum] == (reader.doc_field_length(docnum, "body", 0) or 0)
+        for term in ("flow", "aeroelast", "heat", "xyzzy"):
+            ids, weights = view.postings("body", term)
+            live = view.live[ids]
+            expected = [] if not reader.doc_frequency("body", term) else list(
+                reader.postings("body", term).items_as("weight"))
+            assert list(zip(ids[live].tolist(), weights[live].tolist())) == [
+                (docnum, pytest.approx(weight)) for docnum, weight in expected]
+
+
+def test_top_orders_by_key_then_document_number():
+    candidates = np.array([3, 9, 1, 7, 5, 2, 8])
+    keys = np.array([1.0, 2.0, 2.0, 0.5, 2.0, 1.0, 0.1])
+    assert top(candidates, keys, 4, descending=True).tolist() == [1, 5, 9, 2]
+    assert top(candidates, keys, 2, descending=False).tolist() == [8, 7]
+    assert top(candidates[:0], keys[:0], 3, descending=True).tolist() == []
