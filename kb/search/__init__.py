@@ -3,10 +3,10 @@ from kb.search.highlight import snippet, snippet_at
 from kb.search.index import (IndexBusy, IndexDocument, check_index, create_index, ensure_index,
                              entries, rebuild, write, write_latest)
 from kb.search.query import MAX_QUERY_CHARS, ParsedQuery, QueryError, parse
-from kb.search.searcher import (Filters, Highlight, Reader, SearchOutcome, count, more_like_this,
-                                search, suggest_spelling)
+from kb.search.searcher import (Filters, Highlight, Reader, SearchOutcome, count, frequencies,
+                                more_like_this, search, suggest_spelling)
 
-__all__ = ["snippet", "snippet_at", "Highlight", "IndexBusy", "IndexDocument", "check_index", "create_index", "ensure_index",
-           "entries", "rebuild", "write", "write_latest", "MAX_QUERY_CHARS", "ParsedQuery", "QueryError", "parse",
-           "Filters", "Reader", "SearchOutcome", "count", "more_like_this", "search",
-           "suggest_spelling"]
+__all__ = ["snippet", "snippet_at", "Highlight", "IndexBusy", "IndexDocument", "check_index",
+           "create_index", "ensure_index", "entries", "rebuild", "write", "write_latest",
+           "MAX_QUERY_CHARS", "ParsedQuery", "QueryError", "parse", "Filters", "frequencies",
+           "Reader", "SearchOutcome", "count", "more_like_this", "search", "suggest_spelling"]

@@ -7,7 +7,9 @@
     title:word  tag:name  org:CARD   one field (title: takes a word or a "phrase")
 
 There are no wildcards, regular expressions, fuzzy terms or ranges: nothing a visitor types can
-expand into millions of terms. Brackets are ignored. Every word is looked for in English (stemmed)
+expand into millions of terms. Brackets are ignored. A long query (a pasted paragraph: "find
+documents like this one") is answered with its most informative words: the MAX_CLAUSES words
+that the fewest documents contain, beside every phrase, field, exclusion and OR it has. Every word is looked for in English (stemmed)
 and Khmer (dictionary words and character-cluster n-grams, as a phrase, so Khmer typed without
 spaces is found however it is segmented), and expanded with the glossary's equivalents.
 """
@@ -15,7 +17,8 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 from whoosh import query as wq
 
@@ -24,7 +27,7 @@ from kb.search.analysis import english_analyzer, khmer_ngram_analyzer, khmer_wor
 from kb.search.schema import (ENGLISH_FIELDS, KHMER_NGRAM_FIELDS, KHMER_WORD_FIELDS,
                               TITLE_FIELDS)
 
-MAX_QUERY_CHARS = 1000
+MAX_QUERY_CHARS = 5000
 MAX_CLAUSES = 64
 # Up to this many words a query means "all of them"; longer ones are questions, ranked by how
 # many of their words a document has (and how rare those are).
@@ -47,8 +50,8 @@ class Or(wq.Or):
 
 
 class QueryError(ValueError):
-    """The query cannot be run as typed; str() says why in English, `reason` ("too_long",
-    "too_many_words") and `limit` let the interface say it in the reader's language."""
+    """The query cannot be run as typed; str() says why in English, `reason` ("too_long") and
+    `limit` let the interface say it in the reader's language."""
 
     def __init__(self, message: str, reason: str, limit: int):
         super().__init__(message)
@@ -70,10 +73,12 @@ class ParsedQuery:
     clauses: list[Clause]
     english_words: list[str] = field(default_factory=list)  # as typed, for "did you mean"
     match_all: bool = True
+    left_out: int = 0             # words of a long query not searched for (the commonest)
 
     def with_any_words(self) -> "ParsedQuery":
         """The same words, any of them (the fallback when all of them match nothing)."""
-        return build(self.clauses, self._glossary, match_all=False)
+        return replace(build(self.clauses, self._glossary, match_all=False),
+                       left_out=self.left_out)
 
     _glossary: list[list[str]] = field(default_factory=list, repr=False)
 
@@ -102,9 +107,6 @@ def tokenize(text: str) -> list[Clause]:
                               phrase is not None, bool(match.group("neg")) or pending_not,
                               pending_or))
         pending_or = pending_not = False
-        if len(clauses) > MAX_CLAUSES:
-            raise QueryError(f"The search has too many words: at most {MAX_CLAUSES}.",
-                             "too_many_words", MAX_CLAUSES)
     return clauses
 
 
@@ -248,6 +250,54 @@ def _clause_query(clause: Clause) -> wq.Query | None:
     return text_query(clause.text)
 
 
-def parse(text: str, glossary: list[list[str]] | None = None) -> ParsedQuery:
-    """Parse what a member typed. Raises QueryError for input that cannot be run."""
-    return build(tokenize(text or ""), glossary)
+def _searchable(clause: Clause) -> bool:
+    """Whether a plain word can match anything (stop words and punctuation cannot)."""
+    return bool(_tokens(_english, clause.text)) or contains_khmer(clause.text)
+
+
+def informative(clauses: list[Clause], frequencies: Callable[[list[str]], list[int]] | None
+                ) -> tuple[list[Clause], int]:
+    """At most MAX_CLAUSES clauses: every phrase, field, exclusion and OR, and the distinct
+    plain words that the fewest documents contain (`frequencies(texts)`: how many documents
+    contain each text; without it, the first words), in the order typed. Returns the clauses
+    and how many distinct words were left out."""
+    if len(clauses) <= MAX_CLAUSES:
+        return clauses, 0
+    in_or = {i for i, c in enumerate(clauses) if c.or_with_previous}
+    in_or |= {i - 1 for i in in_or}
+    kept, plain, seen = [], [], set()
+    for i, clause in enumerate(clauses):
+        if clause.phrase or clause.field or clause.negated or i in in_or:
+            kept.append(i)
+        elif _searchable(clause) and _normal(clause.text) not in seen:
+            # A word said again adds nothing to what a paragraph is about.
+            seen.add(_normal(clause.text))
+            plain.append(i)
+    room = max(0, MAX_CLAUSES - len(kept))
+    texts = [clauses[i].text for i in plain]
+    counts = frequencies(texts) if frequencies is not None and len(plain) > room else \
+        [1] * len(texts)
+    # A word no document contains cannot match: it goes last. Ties: the first typed first.
+    ranked = sorted(range(len(plain)), key=lambda k: (counts[k] == 0, counts[k], k))
+    chosen = set(kept) | {plain[k] for k in ranked[:room]}
+    return [c for i, c in enumerate(clauses) if i in chosen], max(0, len(plain) - room)
+
+
+def term_groups(text: str) -> list[list[tuple[str, str]]]:
+    """The index terms a word stands for: one group per token, each group the (field, term)
+    pairs any of which finds it (a word is as rare as its rarest token)."""
+    groups = [[(f, t) for f in ENGLISH_FIELDS] for t in _tokens(_english, text)]
+    if contains_khmer(text):
+        words = _tokens(_khmer_words, text)
+        groups += [[(f, t) for f in KHMER_WORD_FIELDS] for t in words]
+        if not words:
+            groups += [[(f, t) for f in KHMER_NGRAM_FIELDS] for t in _tokens(_khmer_ngrams, text)]
+    return groups
+
+
+def parse(text: str, glossary: list[list[str]] | None = None,
+          frequencies: Callable[[list[str]], list[int]] | None = None) -> ParsedQuery:
+    """Parse what a member typed; a long query keeps its most informative words (see
+    `informative`). Raises QueryError for input that cannot be run (too long to read)."""
+    clauses, left_out = informative(tokenize(text or ""), frequencies)
+    return replace(build(clauses, glossary), left_out=left_out)

@@ -11,6 +11,7 @@ what this reader may see, whatever was cached.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,7 +22,7 @@ from kb.search import highlight
 from kb.search.evaluate import Evaluator, Matches, query_key, top
 from kb.search.index import open_index
 from kb.search.postings import View
-from kb.search.query import Or, ParsedQuery
+from kb.search.query import Or, ParsedQuery, term_groups
 from kb.search.schema import FACET_FIELDS, SPELLING_FIELD
 
 # BM25F parameters, tuned on Cranfield and CISI (benchmarks/relevance.py).
@@ -223,6 +224,21 @@ def more_like_this(path: str, resource_id: int, text: str, reader: Reader,
         candidates = np.flatnonzero(matching)
         ranked = top(candidates, matches.scores[candidates], limit, descending=True)
         return [int(searcher.stored_fields(int(d))["id"]) for d in ranked]
+
+
+def frequencies(path: str) -> Callable[[list[str]], list[int]]:
+    """For kb.search.parse: how many documents contain each of some words (a word of several
+    tokens: its rarest token)."""
+    def count_documents(texts: list[str]) -> list[int]:
+        with open_index(path).searcher() as searcher:
+            reader = searcher.reader()
+            out = []
+            for text in texts:
+                groups = term_groups(text)
+                out.append(min((max(reader.doc_frequency(f, t) for f, t in group)
+                                for group in groups), default=0))
+            return out
+    return count_documents
 
 
 def count(path: str) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import func, select
@@ -130,7 +130,14 @@ class SearchPage:
 
 
 def glossary_groups() -> list[list[str]]:
-    return [entry.expressions() for entry in db.session.scalars(select(GlossaryEntry))]
+    """The glossary's groups of equivalent expressions, read once per request (a search may
+    parse twice: the query and a did-you-mean suggestion)."""
+    groups = g.get("kb_glossary_groups") if has_request_context() else None
+    if groups is None:
+        groups = [entry.expressions() for entry in db.session.scalars(select(GlossaryEntry))]
+        if has_request_context():
+            g.kb_glossary_groups = groups
+    return groups
 
 
 def index_reader(user) -> search.Reader:
@@ -174,13 +181,10 @@ def _snippet(resource: Resource, outcome: search.SearchOutcome) -> Markup:
 def run(user, params: SearchParams) -> SearchPage:
     """One page of results for `user`, with facets and snippets."""
     try:
-        parsed = search.parse(params.q, glossary_groups())
+        parsed = search.parse(params.q, glossary_groups(), search.frequencies(_index_path()))
     except search.QueryError as error:
-        if error.reason == "too_many_words":
-            message = _l("The search is too long: at most %(n)d words.", n=error.limit)
-        else:
-            message = _l("The search is too long: at most %(n)d characters.", n=error.limit)
-        raise ValidationError(message, field="q") from None
+        raise ValidationError(_l("The search is too long: at most %(n)d characters.",
+                                 n=error.limit), field="q") from None
     reader = index_reader(user)
     filters = search.Filters(params.filters, params.year_from, params.year_to)
     options = dict(sort=params.sort, page=params.page, per_page=params.per_page,
@@ -215,7 +219,7 @@ def _visible_suggestion(params: SearchParams, parsed, reader: search.Reader,
         return None
     suggestion = _replace_words(params.q, parsed.english_words, corrected.split())
     try:
-        again = search.parse(suggestion, glossary_groups())
+        again = search.parse(suggestion, glossary_groups(), search.frequencies(_index_path()))
     except search.QueryError:
         return None
     if again.match_all and len(again.clauses) > 1:
