@@ -63,6 +63,20 @@ def test_d_and_d_is_one_token_and_the_glossary_expands_it(client, people):
     assert spelled_out.id in ids(api_search(client, q="decentralization"))
 
 
+def test_words_joined_by_dots_are_found_by_their_parts(client, people):
+    decree = published(people, title="Sub-Decree No.216 on the roles of councils")
+    site = published(people, title="Guide", summary="Forms are on www.ncdd.gov.kh for all.")
+    code = published(people, title="Slides", summary="Set MSO_AUTO_SIZE.NONE on each shape.")
+    decoy = published(people, title="No decree here", summary="216 pages; ncdd gov; auto mso.")
+    assert set(ids(api_search(client, q="216"))) == {decree.id, decoy.id}
+    assert ids(api_search(client, q='"No.216"')) == [decree.id]
+    assert ids(api_search(client, q="ncdd.gov.kh")) == [site.id]
+    assert ids(api_search(client, q="www.ncdd.gov.kh")) == [site.id]
+    assert ids(api_search(client, q="MSO_AUTO_SIZE")) == [code.id]
+    snippet = api_search(client, q="ncdd.gov.kh")["results"][0]["snippet"]
+    assert "www.<mark>ncdd.gov.kh</mark>" in snippet
+
+
 def test_commune_council_in_english_finds_khmer_documents(client, people):
     khmer = published(people, title="តួនាទីរបស់" + COUNCIL_KM + "ក្នុងការអភិវឌ្ឍ",
                       language=["km"])

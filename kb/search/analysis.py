@@ -35,7 +35,7 @@ from whoosh.support.charset import accent_map
 
 from kb.ingest.khmer import normalise_khmer
 
-__all__ = ["english_analyzer", "khmer_word_analyzer", "khmer_ngram_analyzer", "segment_khmer",
+__all__ = ["english_analyzer", "WordPartsFilter", "khmer_word_analyzer", "khmer_ngram_analyzer", "segment_khmer",
            "khmer_clusters", "KhmerWordTokenizer", "KhmerNgramTokenizer"]
 
 KHMER_BLOCKS = "\u1780-\u17FF\u19E0-\u19FF"  # Khmer, Khmer Symbols
@@ -46,7 +46,8 @@ KHMER_BLOCKS = "\u1780-\u17FF\u19E0-\u19FF"  # Khmer, Khmer Symbols
 # and COENG between them, so plain \w would cut Khmer words into stray English tokens. Combining
 # accents are allowed so that decomposed "é" stays in its word (and is folded below).
 _LATIN_CHAR = f"(?:[^\\W{KHMER_BLOCKS}]|[\u0300-\u036F])"
-# Words joined by & or . stay one token: D&D, U.S, 3.5. Apostrophes split ("council's" ->
+# Words joined by &, . or _ stay one token: D&D, U.S, 3.5, No.216, www.ncdd.gov.kh (and are
+# also indexed by their parts, see WordPartsFilter). Apostrophes split ("council's" ->
 # council), so a possessive finds the word.
 ENGLISH_TOKEN = re.compile(f"{_LATIN_CHAR}+(?:[&.]{_LATIN_CHAR}+)*")
 # Whoosh's accent_map folds precomposed letters; the combining accents of decomposed letters are
@@ -67,11 +68,59 @@ class BritishSpellingFilter(Filter):
             yield t
 
 
+class WordPartsFilter(Filter):
+    """A word joined by . _ or & ("Sub-Decree No.216", "www.ncdd.gov.kh", "MSO_AUTO_SIZE.NONE")
+    is also indexed by its parts, so that "216", "ncdd.gov.kh" or "MSO_AUTO_SIZE" finds it, as
+    Lucene's word delimiter filter does with preserveOriginal: when indexing, the whole word
+    and its first part at the word's position, the other parts at the positions after it
+    (later words move along); in a query, only the parts, which then make a phrase of
+    consecutive positions. Parts of one letter and stop words are not parts: "D&D" and "U.S"
+    stay whole, "end.The" (a missing space) is also "end"."""
+
+    _JOINED = re.compile(r"[._&]")
+    _PART = re.compile(r"[^._&]+")
+
+    def __init__(self, stoplist=frozenset(StopFilter().stops), minsize: int = 2):
+        self.stops, self.min = frozenset(stoplist), minsize
+
+    def __call__(self, tokens):
+        shift = 0
+        for t in tokens:
+            if t.positions:
+                t.pos += shift
+            text = t.text
+            if not self._JOINED.search(text):
+                yield t
+                continue
+            parts = [m.span() for m in self._PART.finditer(text)
+                     if len(m.group()) >= self.min and m.group() not in self.stops]
+            if not parts:
+                yield t
+                continue
+            pos = t.pos if t.positions else 0
+            start = t.startchar if t.chars else 0
+            # Offsets within the word hold while it kept its length (accent folding of
+            # decomposed letters shortens it: each part is then given the whole word's span).
+            exact = t.chars and t.endchar - t.startchar == len(text)
+            end = t.endchar if t.chars else 0
+            if t.mode == "index":
+                yield t
+            for k, (a, b) in enumerate(parts):
+                t.text = text[a:b]
+                if t.positions:
+                    t.pos = pos + k
+                if t.chars:
+                    t.startchar, t.endchar = (start + a, start + b) if exact else (start, end)
+                yield t
+            shift += len(parts) - 1
+
+
 def english_analyzer():
-    """Latin-script words, lowercased, accents folded, English stop words removed, Porter stems.
-    Khmer characters never produce a token."""
+    """Latin-script words, lowercased, accents folded, English stop words removed, words
+    joined by dots also by their parts, Porter stems. Khmer characters never produce a
+    token."""
     return (RegexTokenizer(ENGLISH_TOKEN) | LowercaseFilter() | CharsetFilter(_ACCENT_FOLDING)
-            | StopFilter() | BritishSpellingFilter() | StemFilter())
+            | StopFilter() | WordPartsFilter() | BritishSpellingFilter() | StemFilter())
 
 
 # --- Khmer text, normalised with a map back to the original ----------------------------------

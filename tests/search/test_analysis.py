@@ -217,3 +217,14 @@ def test_highlight_marks_the_original_text():
     # the marks cover the syllable as typed: ល, zero width space, េ + ា
     assert highlighted("ngrams", khmer_ngram_analyzer(), text, "ជួបលោក") == [
         "ជួប", "ល\u200B\u17C1\u17B6ក"]
+
+
+def test_words_joined_by_dots_are_indexed_whole_and_by_their_parts():
+    assert index_tokens(english_analyzer(), "Sub-Decree No.216 of councils") == [
+        ("sub", 0, 0, 3), ("decre", 1, 4, 10), ("no.216", 2, 11, 17), ("no", 2, 11, 13),
+        ("216", 3, 14, 17), ("council", 4, 21, 29)]
+    # A query has only the parts, which make a phrase of the positions above.
+    assert english("ncdd.gov.kh") == ["ncdd", "gov", "kh"]
+    assert english("MSO_AUTO_SIZE") == ["mso", "auto", "size"]
+    # One-letter parts are no parts; a stop word is skipped.
+    assert english("D&D U.S end.The") == ["d&d", "u.", "end"]
