@@ -58,7 +58,7 @@ def init_command(admin_email: str | None):
     created_index = ensure_index(index_path)
     ok, state = check_index(index_path)
     if created_index or not ok:  # new, or built by an older version: fill it from the database
-        indexing.reindex()
+        indexing.reindex(procs=os.cpu_count() or 1)
         state = "created" if created_index else f"rebuilt (was {state})"
     else:
         state = "present"
@@ -301,7 +301,7 @@ def reindex_command():
     from kb.services import indexing
 
     started = time.perf_counter()
-    count = indexing.reindex()
+    count = indexing.reindex(procs=os.cpu_count() or 1)  # a command: a process per core
     click.echo(f"Indexed {count} resources in {time.perf_counter() - started:.1f} s.")
 
 

@@ -195,8 +195,11 @@ class Evaluator:
             terms += sub_terms
         if ids:
             all_ids = np.concatenate(ids)
-            total = np.bincount(all_ids, weights=np.concatenate(scores), minlength=self.n)
-            matched = np.bincount(all_ids, weights=np.concatenate(counts), minlength=self.n)
+            # (bincount of nothing is integer, whatever its weights: hence the astype)
+            total = np.bincount(all_ids, weights=np.concatenate(scores),
+                                minlength=self.n).astype(np.float64, copy=False)
+            matched = np.bincount(all_ids, weights=np.concatenate(counts),
+                                  minlength=self.n).astype(np.float64, copy=False)
             mask = np.bincount(all_ids, minlength=self.n) > 0
         else:
             total, matched, mask = np.zeros(self.n), np.zeros(self.n), np.zeros(self.n, bool)

@@ -32,6 +32,12 @@ MAX_CLAUSES = 64
 # Up to this many words a query means "all of them"; longer ones are questions, ranked by how
 # many of their words a document has (and how rare those are).
 ALL_WORDS_UP_TO = 4
+# Whether a hyphenated word ("boundary-layer") is its words, each on its own, rather than
+# the phrase of them (tuned on Cranfield and CISI, benchmarks/relevance.py --levers).
+HYPHENATED_AS_WORDS = True
+# The coordination bonus of a long question's Or (Whoosh's Or scale; None: none).
+COORDINATION = 0.9
+_HYPHEN = re.compile(r"(?<=[^\W_])-(?=[^\W_])")
 
 _english, _khmer_words, _khmer_ngrams = english_analyzer(), khmer_word_analyzer(), \
     khmer_ngram_analyzer()
@@ -65,6 +71,7 @@ class Clause:
     phrase: bool = False
     negated: bool = False
     or_with_previous: bool = False
+    weight: float = 1.0        # a word said several times in a long query: once, this heavy
 
 
 @dataclass
@@ -103,9 +110,12 @@ def tokenize(text: str) -> list[Clause]:
         body = phrase if phrase is not None else word
         if not body or not body.strip("-"):
             continue  # a lone '-' or an empty pair of quotes
-        clauses.append(Clause(body.strip(), (match.group("field") or "").lower() or None,
-                              phrase is not None, bool(match.group("neg")) or pending_not,
-                              pending_or))
+        parts = _HYPHEN.split(body.strip()) if phrase is None and HYPHENATED_AS_WORDS else \
+            [body.strip()]
+        for number, part in enumerate(parts):
+            clauses.append(Clause(part, (match.group("field") or "").lower() or None,
+                                  phrase is not None, bool(match.group("neg")) or pending_not,
+                                  pending_or and number == 0))
         pending_or = pending_not = False
     return clauses
 
@@ -206,6 +216,8 @@ def build(clauses: list[Clause], glossary: list[list[str]] | None = None,
             continue
         q = _clause_query(clause)
         if q is not None:
+            if clause.weight != 1.0:
+                q.boost *= clause.weight
             units.append((q, clause.or_with_previous))
         i += 1
 
@@ -227,7 +239,7 @@ def build(clauses: list[Clause], glossary: list[list[str]] | None = None,
         positive = wq.And(terms)
     else:
         # Any of the words; a document with more of them gets a higher score.
-        positive = Or(terms, scale=0.9)
+        positive = Or(terms, scale=COORDINATION)
 
     excluded = [q for q in (_clause_query(c) for c in negatives) if q is not None]
     if excluded:
@@ -259,20 +271,23 @@ def informative(clauses: list[Clause], frequencies: Callable[[list[str]], list[i
                 ) -> tuple[list[Clause], int]:
     """At most MAX_CLAUSES clauses: every phrase, field, exclusion and OR, and the distinct
     plain words that the fewest documents contain (`frequencies(texts)`: how many documents
-    contain each text; without it, the first words), in the order typed. Returns the clauses
-    and how many distinct words were left out."""
+    contain each text; without it, the first words), in the order typed, each as heavy as the
+    number of times it was typed (what repeating a word does in a short query). Returns the
+    clauses and how many distinct words were left out."""
     if len(clauses) <= MAX_CLAUSES:
         return clauses, 0
     in_or = {i for i, c in enumerate(clauses) if c.or_with_previous}
     in_or |= {i - 1 for i in in_or}
-    kept, plain, seen = [], [], set()
+    kept, plain, first_of = [], [], {}
+    times: dict[int, int] = {}
     for i, clause in enumerate(clauses):
         if clause.phrase or clause.field or clause.negated or i in in_or:
             kept.append(i)
-        elif _searchable(clause) and _normal(clause.text) not in seen:
-            # A word said again adds nothing to what a paragraph is about.
-            seen.add(_normal(clause.text))
-            plain.append(i)
+        elif _searchable(clause):
+            first = first_of.setdefault(_normal(clause.text), i)
+            times[first] = times.get(first, 0) + 1
+            if first == i:
+                plain.append(i)
     room = max(0, MAX_CLAUSES - len(kept))
     texts = [clauses[i].text for i in plain]
     counts = frequencies(texts) if frequencies is not None and len(plain) > room else \
@@ -280,7 +295,8 @@ def informative(clauses: list[Clause], frequencies: Callable[[list[str]], list[i
     # A word no document contains cannot match: it goes last. Ties: the first typed first.
     ranked = sorted(range(len(plain)), key=lambda k: (counts[k] == 0, counts[k], k))
     chosen = set(kept) | {plain[k] for k in ranked[:room]}
-    return [c for i, c in enumerate(clauses) if i in chosen], max(0, len(plain) - room)
+    return ([replace(c, weight=float(times.get(i, 1))) for i, c in enumerate(clauses)
+             if i in chosen], max(0, len(plain) - room))
 
 
 def term_groups(text: str) -> list[list[tuple[str, str]]]:

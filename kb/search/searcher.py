@@ -10,6 +10,7 @@ what this reader may see, whatever was cached.
 """
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,9 @@ from kb.search.schema import FACET_FIELDS, SPELLING_FIELD
 
 # BM25F parameters, tuned on Cranfield and CISI (benchmarks/relevance.py).
 BM25_B, BM25_K1 = 0.8, 1.6
+# The inverse document frequency: Whoosh's log(N / (df + 1)) + 1, or Lucene's (and bm25s's)
+# log(1 + (N - df + 0.5) / (df + 0.5)), which gives words in most documents almost nothing.
+IDF = "lucene"
 SORTS = {"newest": ("date", True), "oldest": ("date", False), "title": ("title_sort", False),
          "published": ("published", True)}
 # Spelling candidates looked at per unknown word, closest first, before giving up on it.
@@ -65,8 +69,23 @@ class SearchOutcome:
     highlights: dict[int, Highlight] = field(default_factory=dict)  # resource id -> matches
 
 
-def weighting():
-    return scoring.BM25F(B=BM25_B, K1=BM25_K1)
+class Weighting(scoring.BM25F):
+    """Whoosh's BM25F with a choice of idf (see IDF)."""
+
+    def __init__(self, B: float, K1: float, idf: str = "whoosh"):
+        super().__init__(B=B, K1=K1)
+        self.idf_formula = idf
+
+    def idf(self, searcher, fieldname, text):
+        if self.idf_formula != "lucene":
+            return super().idf(searcher, fieldname, text)
+        parent = searcher.get_parent()
+        df, n = parent.doc_frequency(fieldname, text), parent.doc_count_all()
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+
+def weighting() -> Weighting:
+    return Weighting(BM25_B, BM25_K1, IDF)
 
 
 def _access(view: View, reader: Reader) -> np.ndarray:
@@ -119,7 +138,7 @@ def _restriction(view: View, evaluator: Evaluator, reader: Reader, filters: Filt
 def _matches(view: View, evaluator: Evaluator, query: wq.Query) -> Matches:
     """The query's evaluation, from this generation's cache when it was evaluated before."""
     w = evaluator.weighting
-    key = (query_key(query), type(w).__name__, w.B, w.K1)
+    key = (query_key(query), w.idf_formula, w.B, w.K1)
     cached = view.snapshot.evaluations.get(key)
     if cached is not None:
         return cached

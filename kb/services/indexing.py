@@ -109,17 +109,20 @@ def _flagged_count(session: Session) -> int:
                           .where(Resource.needs_indexing.is_(True)))
 
 
-def flush(deleted_ids=(), wait: float | None = None) -> FlushResult:
+def flush(deleted_ids=(), wait: float | None = None, procs: int = 1) -> FlushResult:
     """Write every flagged resource (and remove `deleted_ids`) to the index, then clear the
     flags of what was written. Uses its own database sessions, so it may run right after
     another session's commit. The rows are read while the index's writer lock is held, so
-    concurrent flushes in several processes never write an older version over a newer one."""
+    concurrent flushes in several processes never write an older version over a newer one.
+    `procs` > 1 (commands only, never a server process) analyses a large batch in that many
+    processes."""
     result = FlushResult()
     wait = current_app.config.get("INDEX_WRITE_WAIT", 30.0) if wait is None else wait
     deleted = list(deleted_ids)
     while True:
         with Session(db.engine) as session:
-            if not deleted and not _flagged_count(session):
+            flagged = _flagged_count(session)
+            if not deleted and not flagged:
                 break
             rows: list[Resource] = []
 
@@ -130,7 +133,8 @@ def flush(deleted_ids=(), wait: float | None = None) -> FlushResult:
                 return [document_for(r) for r in rows], deleted
 
             try:
-                search.write_latest(_index_path(), read_latest, wait=wait)
+                search.write_latest(_index_path(), read_latest, wait=wait,
+                                    procs=procs if flagged >= search.PARALLEL_FROM else 1)
             except search.IndexBusy as busy:
                 log.warning("search index busy; flagged resources stay flagged: %s", busy)
                 result.left = _flagged_count(session)

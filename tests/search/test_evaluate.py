@@ -1,5 +1,6 @@
 """The array evaluation of queries (kb.search.evaluate) gives Whoosh's own answer: the same
-documents with the same scores, on an index of several segments with deleted documents."""
+documents with the same scores (given Whoosh's one-byte document lengths), on an index of
+several segments with deleted documents; and the exact lengths it uses instead are exact."""
 import re
 from datetime import datetime
 
@@ -8,7 +9,8 @@ import pytest
 from whoosh import collectors
 
 from kb import search
-from kb.search import searcher as kb_searcher
+from kb.search import postings, searcher as kb_searcher
+from kb.search.analysis import english_analyzer
 from kb.search.evaluate import Evaluator, top
 from kb.search.index import open_index
 from kb.search.postings import View
@@ -38,6 +40,12 @@ def cranfield_documents():
             languages=["en"], org="", date=datetime(2020, 1, 1), published=datetime(2020, 1, 1),
             province="", district="", commune="", status="published", visibility="public",
             owner=1)
+
+
+@pytest.fixture(autouse=True)
+def whoosh_lengths(monkeypatch):
+    """Whoosh scores with its own (one-byte) lengths: compared with it, so do we."""
+    monkeypatch.setattr(postings, "EXACT_LENGTHS", False)
 
 
 @pytest.fixture(scope="module")
@@ -121,9 +129,37 @@ def test_lengths_and_postings_read_whole_agree_with_whoosh(index_path):
                 (docnum, pytest.approx(weight)) for docnum, weight in expected]
 
 
+def test_exact_lengths_are_the_number_of_terms_indexed(index_path, monkeypatch):
+    monkeypatch.setattr(postings, "EXACT_LENGTHS", True)
+    documents = {d.id: d for d in cranfield_documents()}
+    analyzer = english_analyzer()
+    with open_index(index_path).searcher() as searcher:
+        view = View(index_path, searcher)
+        exact, approximate = view.lengths("body"), view.lengths("title")
+        for docnum in range(0, searcher.doc_count_all(), 53):
+            if not view.live[docnum]:
+                continue
+            document = documents[int(searcher.stored_fields(docnum)["id"])]
+            assert exact[docnum] == len(list(analyzer(document.body, mode="index")))
+            assert approximate[docnum] == len(list(analyzer(document.title, mode="index")))
+        rounded = searcher.reader().doc_field_length(1, "body")
+        assert rounded != exact[1]  # Whoosh's own is rounded (here, for this document)
+
+
 def test_top_orders_by_key_then_document_number():
     candidates = np.array([3, 9, 1, 7, 5, 2, 8])
     keys = np.array([1.0, 2.0, 2.0, 0.5, 2.0, 1.0, 0.1])
     assert top(candidates, keys, 4, descending=True).tolist() == [1, 5, 9, 2]
     assert top(candidates, keys, 2, descending=False).tolist() == [8, 7]
     assert top(candidates[:0], keys[:0], 3, descending=True).tolist() == []
+
+
+def test_an_or_of_terms_no_document_has_can_be_weighted(index_path):
+    """A long query's words are weighted by how often they were typed: an Or of words the
+    index does not have, weighted, is an empty result, not an error."""
+    query = search.parse("xyzzy plugh").with_any_words().query
+    query.boost = 2.0
+    weighting = kb_searcher.weighting()
+    with open_index(index_path).searcher(weighting=weighting) as searcher:
+        matches = Evaluator(View(index_path, searcher), weighting).evaluate(query)
+        assert not matches.mask.any() and not matches.scores.any()
