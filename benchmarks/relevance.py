@@ -39,17 +39,16 @@ Metrics, averaged over the queries that have a relevant document:
 
 Tuning (--tune), on our system only, the collections in parallel:
   a grid over TITLE_BOOST (kb.search.schema), BM25_B and BM25_K1 (kb.search.searcher), set in
-  those modules before the index is built and before searching; each point is scored by
-  exact_rankings (our query and ranking formula, every match scored, no coordination bonus:
-  several times faster than going through kb.search.search, and within about 0.005 of it);
-  then the coordination scale of a long question's Or (the `scale=` in kb.search.query), set
-  on the parsed queries at the current constants, through kb.search.search as the service
-  calls it (without the snippets, facets and database loads of a service call).
+  those modules before the index is built and before searching; each point scored through
+  kb.search.search as the service calls it (without the snippets, facets and database loads
+  of a service call).
 
 Levers (--levers), on our system only: each lever of LEVERS switched from its current setting
 alone, through the service as the comparison runs it (an index-time lever rebuilds the index),
 nDCG@10 and MAP@100 per collection against the current settings; a lever is worth keeping
-only where it helps on both collections.
+only where it helps on both collections. Measured and left out (issue #12): exact document
+lengths instead of Whoosh's one-byte ones (Cranfield -0.0013, CISI +0.0001), Porter2 instead
+of Porter (-0.0005, +0.0013), Whoosh's coordination bonus (0.0000, 0.0000).
 
 Run: .venv/bin/python benchmarks/relevance.py [--collections cranfield,cisi] [--json out.json]
      [--tune | --levers]. The data are read in place from the shared data folder (KB_SHARED_DATA).
@@ -84,7 +83,6 @@ from whoosh.query import Or  # noqa: E402
 from _common import create_editor, shared_data, temporary_instance  # noqa: E402
 from kb import search as kb_search  # noqa: E402
 from kb.search import analysis as kb_analysis  # noqa: E402
-from kb.search import postings as kb_postings  # noqa: E402
 from kb.search import query as kb_query, schema as kb_schema, searcher as kb_searcher  # noqa: E402
 from kb.search.index import open_index  # noqa: E402
 from kb.services import indexing  # noqa: E402
@@ -101,13 +99,9 @@ SYSTEM_LABELS = {"ours": "ours (kb.services.search)", "bm25s": "bm25s (Lucene BM
                  "whoosh-and": "bare Whoosh, AndGroup"}
 METRICS = ("nDCG@10", "MAP@100", "Recall@100")
 
-# The --tune grid (TITLE_BOOST is baked into the index: each of its values is a rebuild), and
-# the coordination scales of a long question's Or, tried at the current constants. With more
-# than a handful of words the bonus is tiny; 0 means a plain Or, which on an index of up to 5000
-# documents Whoosh runs with a preloaded matcher whose top-N shortcut drops the best documents.
-GRID = {"TITLE_BOOST": (1.0, 1.5, 2.0, 3.0), "BM25_B": (0.5, 0.6, 0.7, 0.8, 0.9),
-        "BM25_K1": (0.9, 1.2, 1.6)}
-OR_SCALES = (0.0, 0.5, 0.9)
+# The --tune grid (TITLE_BOOST is baked into the index: each of its values is a rebuild).
+GRID = {"TITLE_BOOST": (0.0, 0.5, 1.0, 1.5, 2.0), "BM25_B": (0.6, 0.7, 0.75, 0.8, 0.9),
+        "BM25_K1": (1.2, 1.5, 1.8, 2.1)}
 
 _WORD = re.compile(r"[^\W_]+(?:[-./&][^\W_]+)*")
 
@@ -357,14 +351,9 @@ def module_values(**values) -> Iterator[None]:
 def parse_all(queries: dict[str, list[str]]) -> dict[str, kb_search.ParsedQuery]:
     """The queries parsed as the service parses them (with the instance's glossary)."""
     glossary = search_service.glossary_groups()
-    return {qid: kb_search.parse(" ".join(words), glossary) for qid, words in queries.items()}
-
-
-def set_coordination(parsed: dict[str, kb_search.ParsedQuery], scale: float | None) -> None:
-    """Give the Or of every long question (any of the words, ranked) this coordination scale."""
-    for query in parsed.values():
-        if not query.match_all and isinstance(query.query, Or):
-            query.query.scale = scale
+    frequencies = kb_search.frequencies(search_service._index_path())
+    return {qid: kb_search.parse(" ".join(words), glossary, frequencies)
+            for qid, words in queries.items()}
 
 
 def service_rankings(parsed: dict[str, kb_search.ParsedQuery], doc_of: dict[int, str]
@@ -383,28 +372,10 @@ def service_rankings(parsed: dict[str, kb_search.ParsedQuery], doc_of: dict[int,
     return out
 
 
-def exact_rankings(parsed: dict[str, kb_search.ParsedQuery], doc_of: dict[int, str]
-                   ) -> Rankings:
-    """Our ranking formula with the BM25 values in force, computed in full: every matching
-    document scored, no coordination bonus, none of the top-N shortcuts of Whoosh's collector
-    (several times faster than a service search here, so the grid stays affordable)."""
-    set_coordination(parsed, None)
-    out = {}
-    with open_index(search_service._index_path()).searcher(
-            weighting=kb_searcher.weighting()) as searcher:
-        for qid, query in parsed.items():
-            hits = searcher.search(query.query, limit=None)
-            if not len(hits) and query.match_all and len(query.clauses) > 1:
-                hits = searcher.search(query.with_any_words().query, limit=None)
-            out[qid] = [doc_of[int(hit["id"])] for hit in hits[:DEPTH]]
-    return out
-
-
 def tune_collection(collection: Collection, queries: dict[str, list[str]],
                     points: list[tuple[float, float, float]]) -> dict[tuple, dict[str, float]]:
-    """Our scores on one collection: at each (TITLE_BOOST, BM25_B, BM25_K1) point by
-    exact_rankings, keyed by the point; then through the service's path at the current
-    constants with each coordination scale, keyed ("scale", value)."""
+    """Our scores on one collection at each (TITLE_BOOST, BM25_B, BM25_K1) point, keyed by
+    the point, through kb.search.search as the service calls it."""
     out = {}
     with our_instance(collection) as doc_of:
         parsed = parse_all(queries)
@@ -413,19 +384,15 @@ def tune_collection(collection: Collection, queries: dict[str, list[str]],
                 indexing.reindex()
             for point in group:
                 with module_values(BM25_B=point[1], BM25_K1=point[2]):
-                    out[point] = evaluate(exact_rankings(parsed, doc_of), collection)
+                    out[point] = evaluate(service_rankings(parsed, doc_of), collection)
             print(f"  {collection.name}: TITLE_BOOST={boost} done", file=sys.stderr, flush=True)
-        indexing.reindex()
-        for scale in OR_SCALES:
-            set_coordination(parsed, scale)
-            out[("scale", scale)] = evaluate(service_rankings(parsed, doc_of), collection)
     return out
 
 
 def tune(collections: list[Collection], queries: dict[str, dict[str, list[str]]]
-         ) -> tuple[list[dict], list[dict]]:
-    """(grid rows, best mean first; coordination rows): nDCG@10 and MAP@100 per collection and
-    their mean. The collections are tuned in parallel."""
+         ) -> list[dict]:
+    """Grid rows, best mean first: nDCG@10 and MAP@100 per collection and their mean. The
+    collections are tuned in parallel."""
     current = (kb_schema.TITLE_BOOST, kb_searcher.BM25_B, kb_searcher.BM25_K1)
     points = sorted(set(itertools.product(*GRID.values())) | {current})
     with ProcessPoolExecutor(max_workers=len(collections)) as pool:
@@ -441,9 +408,7 @@ def tune(collections: list[Collection], queries: dict[str, dict[str, list[str]]]
         out["mean"] = statistics.fmean(v for k, v in out.items() if "@" in k)
         return out
 
-    grid = sorted((row(p, dict(zip(GRID, p))) for p in points), key=lambda r: -r["mean"])
-    coordination = [row(("scale", s), {"OR_SCALE": s}) for s in OR_SCALES]
-    return grid, coordination
+    return sorted((row(p, dict(zip(GRID, p))) for p in points), key=lambda r: -r["mean"])
 
 
 # --- Levers --------------------------------------------------------------------------------------
@@ -452,12 +417,9 @@ def tune(collections: list[Collection], queries: dict[str, dict[str, list[str]]]
 # rebuilt after switching it).
 LEVERS = {
     "idf": (kb_searcher, "IDF", ("whoosh", "lucene"), False),
-    "exact document lengths": (kb_postings, "EXACT_LENGTHS", (False, True), False),
-    "stemmer": (kb_analysis, "STEMMER", ("porter", "porter2"), True),
     "hyphenated words as words": (kb_query, "HYPHENATED_AS_WORDS", (False, True), False),
     "-ise of the root kept (precise)": (kb_analysis.BritishSpellingFilter, "KEEP_ROOT_ISE",
                                         (False, True), True),
-    "coordination scale": (kb_query, "COORDINATION", (None, 0.9), False),
     "distinct words of a long query": (kb_query, "MAX_CLAUSES", (64, 256), False),
 }
 
@@ -521,11 +483,11 @@ def print_table(result: dict) -> None:
                   + f"{scores['seconds']:>10.1f}")
 
 
-def print_tuning(grid: list[dict], coordination: list[dict], top: int = 20) -> None:
-    """The best `top` grid points and the current constants' row; the coordination rows."""
+def print_tuning(grid: list[dict], top: int = 20) -> None:
+    """The best `top` grid points and the current constants' row."""
     current = (kb_schema.TITLE_BOOST, kb_searcher.BM25_B, kb_searcher.BM25_K1)
     columns = [k for k in grid[0] if k not in GRID]
-    print("\nGrid (exact_rankings, Or scale ignored):")
+    print("\nGrid (through kb.search.search):")
     print("".join(f"{k:>12}" for k in GRID) + "".join(f"{k:>20}" for k in columns))
     for position, row in enumerate(grid):
         is_current = tuple(row[k] for k in GRID) == current
@@ -533,10 +495,6 @@ def print_tuning(grid: list[dict], coordination: list[dict], top: int = 20) -> N
             print("".join(f"{row[k]:>12}" for k in GRID)
                   + "".join(f"{row[k]:>20.4f}" for k in columns)
                   + ("   <- current constants" if is_current else ""))
-    print(f"\nCoordination scale, at the current constants {current}, through kb.search.search:")
-    print(f"{'OR_SCALE':>12}" + "".join(f"{k:>20}" for k in columns))
-    for row in coordination:
-        print(f"{row['OR_SCALE']:>12}" + "".join(f"{row[k]:>20.4f}" for k in columns))
 
 
 def main() -> None:
@@ -571,11 +529,10 @@ def main() -> None:
         print(f"\nTotal time: {time.perf_counter() - started:.0f} s")
         return
     if args.tune:
-        grid, coordination = tune(collections, queries)
-        print_tuning(grid, coordination)
+        grid = tune(collections, queries)
+        print_tuning(grid)
         if args.json:
-            args.json.write_text(json.dumps({"grid": grid, "coordination": coordination},
-                                            indent=2))
+            args.json.write_text(json.dumps({"grid": grid}, indent=2))
         print(f"\nTotal time: {time.perf_counter() - started:.0f} s")
         return
 

@@ -32,7 +32,6 @@ import icu
 from whoosh.analysis import (CharsetFilter, Filter, LowercaseFilter, RegexTokenizer, StemFilter,
                              StopFilter, Token, Tokenizer)
 from whoosh.lang.porter import stem as porter_stem
-from whoosh.lang.porter2 import stem as porter2_stem
 from whoosh.support.charset import accent_map
 
 from kb.ingest.khmer import normalise_khmer
@@ -137,20 +136,9 @@ def spelling_words(text: str) -> list[str]:
     return sorted(w for w in words if len(w) >= 2 and w not in _STOP_WORDS)
 
 
-# The English stemmer: Porter's, or Porter2 (Snowball's English, which bm25s uses); tuned on
-# Cranfield and CISI (relevance.py --levers). It is not part of the pickled analyzer: changing
-# it changes the index format (bump SCHEMA_VERSION).
-STEMMER = "porter"
-_STEMMERS = {"porter": porter_stem, "porter2": porter2_stem}
-
-
-def _stem(word: str) -> str:
-    return _cached_stem(STEMMER, word)
-
-
 @functools.lru_cache(maxsize=200_000)
-def _cached_stem(stemmer: str, word: str) -> str:
-    return _STEMMERS[stemmer](word)
+def _stem(word: str) -> str:
+    return porter_stem(word)  # Porter2 (Snowball) measured: not better on both collections
 
 
 class EnglishTokenizer(Tokenizer):
@@ -234,8 +222,7 @@ def _british(word: str) -> str:
 def english_filter_chain():
     """The English analysis as a chain of Whoosh filters (what EnglishTokenizer does)."""
     return (RegexTokenizer(ENGLISH_TOKEN) | LowercaseFilter() | CharsetFilter(_ACCENT_FOLDING)
-            | StopFilter() | WordPartsFilter() | BritishSpellingFilter()
-            | StemFilter(stemfn=_STEMMERS[STEMMER]))
+            | StopFilter() | WordPartsFilter() | BritishSpellingFilter() | StemFilter())
 
 
 def english_analyzer():

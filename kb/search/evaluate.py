@@ -2,8 +2,9 @@
 
 The result is the one Whoosh's matchers would give with the same weighting (BM25F: the same
 idf, field lengths and weights, a phrase scored as the sum of its words, an Or as the sum of
-what matches, its coordination bonus when it has a `scale`), computed with array operations
-instead of one posting at a time: an Or of many words is one `bincount` over their postings.
+what matches), computed with array operations instead of one posting at a time: an Or of many
+words is one `bincount` over their postings. (Whoosh's coordination bonus, an Or's `scale`,
+is not applied: measured on Cranfield and CISI it changed nothing, and no query uses it.)
 Phrases are matched by Whoosh's own phrase matcher (positions), only their scoring is done here.
 A query type not handled here is run through Whoosh's matcher, so every query gets an answer.
 
@@ -28,8 +29,6 @@ _CHECK_EVERY = 256
 class Matches:
     mask: np.ndarray        # bool: the document matches
     scores: np.ndarray      # float64: its score (0 where it does not match)
-    counts: np.ndarray      # float64: how many of the query's terms it matches (coordination)
-    terms: int              # terms of the query that exist in the index
 
 
 class TimeUp(Exception):
@@ -87,20 +86,21 @@ class Evaluator:
             scores *= boost
         return ids, scores
 
-    def _phrase(self, q: wq.Phrase) -> tuple[np.ndarray, np.ndarray, int]:
-        """(document numbers, scores, terms) of a phrase: where Whoosh's phrase matcher finds
-        the words in order, the sum of the words' scores."""
+    def _phrase(self, q: wq.Phrase) -> tuple[np.ndarray, np.ndarray]:
+        """(document numbers, scores) of a phrase: where Whoosh's phrase matcher finds the
+        words in order, the sum of the words' scores."""
         words = list(q.words)
         per_word = [self.term_scores(q.fieldname, word) for word in words]
+        nothing = np.zeros(0, dtype=np.int64), np.zeros(0)
         if any(not len(ids) for ids, _s in per_word):
-            return np.zeros(0, dtype=np.int64), np.zeros(0), 0
+            return nothing
         candidates = np.ones(self.n, dtype=bool)
         for ids, _scores in per_word:
             present = np.zeros(self.n, dtype=bool)
             present[ids] = True
             candidates &= present
         if not candidates.any():
-            return np.zeros(0, dtype=np.int64), np.zeros(0), len(words)
+            return nothing
         matcher = wq.Phrase(q.fieldname, words, slop=q.slop).matcher(
             self.searcher, self.searcher.context(weighting=self.weighting))
         found, seen = [], 0
@@ -115,20 +115,16 @@ class Evaluator:
         total = np.zeros(self.n)
         for word_ids, word_scores in per_word:  # a word's ids are distinct: += adds each once
             total[word_ids] += word_scores
-        scores = total[ids] * q.boost
-        return ids, scores, len(words)
+        return ids, total[ids] * q.boost
 
-    def _sparse(self, q: wq.Query):
-        """(ids, scores, terms matched per document, terms) for a term or a phrase, else None."""
+    def _sparse(self, q: wq.Query) -> tuple[np.ndarray, np.ndarray] | None:
+        """(document numbers, scores) for a term or a phrase, else None."""
         if isinstance(q, wq.Term):
-            ids, scores = self.term_scores(q.fieldname, q.text, q.boost)
-            return ids, scores, 1.0, int(len(ids) > 0)
+            return self.term_scores(q.fieldname, q.text, q.boost)
         if isinstance(q, wq.Phrase) and len(q.words) > 1:
-            ids, scores, terms = self._phrase(q)
-            return ids, scores, float(len(q.words)), terms
+            return self._phrase(q)
         if isinstance(q, wq.Phrase) and q.words:
-            ids, scores = self.term_scores(q.fieldname, q.words[0], q.boost)
-            return ids, scores, 1.0, int(len(ids) > 0)
+            return self.term_scores(q.fieldname, q.words[0], q.boost)
         return None
 
     # --- the tree -------------------------------------------------------------------------
@@ -137,7 +133,7 @@ class Evaluator:
         return self.deadline is not None and time.monotonic() > self.deadline
 
     def empty(self) -> Matches:
-        return Matches(np.zeros(self.n, dtype=bool), np.zeros(self.n), np.zeros(self.n), 0)
+        return Matches(np.zeros(self.n, dtype=bool), np.zeros(self.n))
 
     def evaluate(self, q: wq.Query | None) -> Matches:
         if q is None:
@@ -154,70 +150,51 @@ class Evaluator:
             positive = self.evaluate(q.a)
             excluded = self.evaluate(q.b).mask
             keep = positive.mask & ~excluded
-            return Matches(keep, np.where(keep, positive.scores * q.boost, 0.0),
-                           np.where(keep, positive.counts, 0.0), positive.terms)
+            return Matches(keep, np.where(keep, positive.scores * q.boost, 0.0))
         if isinstance(q, wq.And):
             return self._and(q)
         if isinstance(q, wq.Not):
             mask = ~self.evaluate(q.query).mask
-            return Matches(mask, mask * q.boost, np.zeros(self.n), 0)
+            return Matches(mask, mask * q.boost)
         if isinstance(q, wq.Every):
             mask = np.ones(self.n, dtype=bool)
-            return Matches(mask, mask * q.boost, np.zeros(self.n), 0)
+            return Matches(mask, mask * q.boost)
         if isinstance(q, wq.TermRange):
             return self._range(q)
         if isinstance(q, type(wq.NullQuery)):
             return self.empty()
         return self._whoosh(q)
 
-    def _dense(self, ids, scores, per_document, terms) -> Matches:
+    def _dense(self, ids: np.ndarray, scores: np.ndarray) -> Matches:
         mask = np.zeros(self.n, dtype=bool)
         mask[ids] = True
         dense = np.zeros(self.n)
         dense[ids] = scores
-        counts = np.zeros(self.n)
-        counts[ids] = per_document
-        return Matches(mask, dense, counts, terms)
+        return Matches(mask, dense)
 
     def _or(self, q: wq.Or) -> Matches:
-        ids, scores, counts, dense = [], [], [], []
-        terms = 0
+        ids, scores, dense = [], [], []
         for sub in q.subqueries:
             sparse = self._sparse(sub)
             if sparse is None:
                 dense.append(self.evaluate(sub))
-                terms += dense[-1].terms
-                continue
-            sub_ids, sub_scores, per_document, sub_terms = sparse
-            ids.append(sub_ids)
-            scores.append(sub_scores)
-            counts.append(np.full(len(sub_ids), per_document))
-            terms += sub_terms
+            else:
+                ids.append(sparse[0])
+                scores.append(sparse[1])
         if ids:
             all_ids = np.concatenate(ids)
             # (bincount of nothing is integer, whatever its weights: hence the astype)
             total = np.bincount(all_ids, weights=np.concatenate(scores),
                                 minlength=self.n).astype(np.float64, copy=False)
-            matched = np.bincount(all_ids, weights=np.concatenate(counts),
-                                  minlength=self.n).astype(np.float64, copy=False)
             mask = np.bincount(all_ids, minlength=self.n) > 0
         else:
-            total, matched, mask = np.zeros(self.n), np.zeros(self.n), np.zeros(self.n, bool)
+            total, mask = np.zeros(self.n), np.zeros(self.n, dtype=bool)
         for part in dense:
             total += part.scores
-            matched += part.counts
             mask |= part.mask
         if q.boost != 1.0:
             total *= q.boost
-        if q.scale and terms:
-            # Whoosh's CoordMatcher (the "SQR" of V-Twin): a bonus for each further matching
-            # term, and a constant factor.
-            if terms == q.scale:
-                total = np.zeros(self.n)
-            else:
-                total = np.where(mask, (total + (matched - 1) / (terms - q.scale) ** 2)
-                                 * ((terms - 1) / terms), 0.0)
-        return Matches(mask, total, matched, terms)
+        return Matches(mask, total)
 
     def _and(self, q: wq.And) -> Matches:
         parts = []
@@ -232,9 +209,7 @@ class Evaluator:
         for part in parts[1:]:
             mask &= part.mask
         total = sum(part.scores for part in parts) * q.boost
-        matched = sum(part.counts for part in parts)
-        return Matches(mask, np.where(mask, total, 0.0), np.where(mask, matched, 0.0),
-                       sum(part.terms for part in parts))
+        return Matches(mask, np.where(mask, total, 0.0))
 
     def _range(self, q: wq.TermRange) -> Matches:
         mask = np.zeros(self.n, dtype=bool)
@@ -247,7 +222,7 @@ class Evaluator:
             if high is not None and (term > high or (q.endexcl and term == high)):
                 continue
             mask[self.view.postings(q.fieldname, term.decode("utf-8"))[0]] = True
-        return Matches(mask, mask * q.boost, np.zeros(self.n), 0)
+        return Matches(mask, mask * q.boost)
 
     def _whoosh(self, q: wq.Query) -> Matches:
         """Any other query, through Whoosh's own matcher."""
@@ -260,8 +235,7 @@ class Evaluator:
             if len(ids) % _CHECK_EVERY == 0 and self._late():
                 self.timed_out = True
                 break
-        return self._dense(np.asarray(ids, dtype=np.int64), np.asarray(scores, dtype=float),
-                           1.0, int(bool(ids)))
+        return self._dense(np.asarray(ids, dtype=np.int64), np.asarray(scores, dtype=float))
 
 
 def top(candidates: np.ndarray, keys: np.ndarray, limit: int, descending: bool) -> np.ndarray:

@@ -26,7 +26,6 @@ from typing import Callable
 
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, W3PerDocReader, _lenfield
-from whoosh.columns import NumericColumn
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
@@ -131,35 +130,10 @@ def _decode_postings(segreader, fieldname: str, text: str) -> tuple[np.ndarray, 
     return np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float64)
 
 
-# Whether BM25's length normalisation reads the exact lengths kb.search.schema.MeasuredText
-# keeps (tuned on Cranfield and CISI, benchmarks/relevance.py --levers), or Whoosh's own.
-EXACT_LENGTHS = True
-
-
-def _decode_exact_lengths(segreader, fieldname: str) -> np.ndarray | None:
-    """The exact lengths of a MeasuredText field, from its column; None for another field."""
-    count = segreader.doc_count_all()
-    field = segreader.schema[fieldname]
-    if not isinstance(field.column_type, NumericColumn) or not segreader.has_column(fieldname):
-        return None
-    column = segreader.column_reader(fieldname, translate=False)
-    lengths = np.zeros(count, dtype=np.float64)
-    if isinstance(column, NumericColumn.Reader):  # fixed-size: read it whole
-        stored = np.frombuffer(column._dbfile.get(column._basepos, column._count * 4),
-                               dtype=">u4")
-        lengths[:len(stored)] = stored[:count]
-    else:
-        lengths[:] = list(column)
-    return lengths
-
-
 def _decode_lengths(segreader, fieldname: str) -> np.ndarray:
-    """Each document's length in the field: exact (see EXACT_LENGTHS), or as Whoosh stores it
-    (one byte, approximate) and as its BM25F scorer reads it."""
-    if EXACT_LENGTHS:
-        exact = _decode_exact_lengths(segreader, fieldname)
-        if exact is not None:
-            return exact
+    """Each document's length in the field, as Whoosh stores it (one byte, approximate: exact
+    lengths, measured on Cranfield and CISI, did not rank better) and as its BM25F scorer
+    reads it."""
     count = segreader.doc_count_all()
     if not segreader.schema[fieldname].scorable:
         return np.ones(count)
@@ -282,9 +256,8 @@ class View:
         return self.snapshot.get(("live",), make)
 
     def lengths(self, fieldname: str) -> np.ndarray:
-        kind = "lengths" if EXACT_LENGTHS else "byte lengths"
-        return self.snapshot.get((kind, fieldname), lambda: np.concatenate(
-            self._segments(kind, fieldname, _decode_lengths)))
+        return self.snapshot.get(("lengths", fieldname), lambda: np.concatenate(
+            self._segments("lengths", fieldname, _decode_lengths)))
 
     def sort_key(self, fieldname: str) -> np.ndarray:
         """Each document's rank in the order of the field's sortable column."""

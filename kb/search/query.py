@@ -35,8 +35,6 @@ ALL_WORDS_UP_TO = 4
 # Whether a hyphenated word ("boundary-layer") is its words, each on its own, rather than
 # the phrase of them (tuned on Cranfield and CISI, benchmarks/relevance.py --levers).
 HYPHENATED_AS_WORDS = True
-# The coordination bonus of a long question's Or (Whoosh's Or scale; None: none).
-COORDINATION = 0.9
 _HYPHEN = re.compile(r"(?<=[^\W_])-(?=[^\W_])")
 
 _english, _khmer_words, _khmer_ngrams = english_analyzer(), khmer_word_analyzer(), \
@@ -238,8 +236,8 @@ def build(clauses: list[Clause], glossary: list[list[str]] | None = None,
     elif match_all:
         positive = wq.And(terms)
     else:
-        # Any of the words; a document with more of them gets a higher score.
-        positive = Or(terms, scale=COORDINATION)
+        # Any of the words; a document with more (or rarer) of them gets a higher score.
+        positive = Or(terms)
 
     excluded = [q for q in (_clause_query(c) for c in negatives) if q is not None]
     if excluded:

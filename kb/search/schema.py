@@ -4,9 +4,6 @@ Each piece of text (the title; the body: summary, files' text, authors, event, o
 place names) goes into three fields, one per analyzer: English words, Khmer words, Khmer cluster
 n-grams. Each analyzer keeps only its own script, so mixed-script text is handled run by run.
 """
-import threading
-
-from whoosh import columns
 from whoosh.fields import DATETIME, ID, KEYWORD, TEXT, Schema
 
 from kb.search.analysis import english_analyzer, khmer_ngram_analyzer, khmer_word_analyzer
@@ -33,49 +30,19 @@ TITLE_BOOST = 1.0
 KHMER_NGRAM_BOOST = 0.5  # n-grams find what words miss; words rank better when both match
 
 
-_measured = threading.local()
-
-
-class MeasuredText(TEXT):
-    """A text field that also keeps each document's exact length (its number of terms) in a
-    column. Whoosh keeps a field's length in one byte, rounded up by as much as 15% for
-    lengths in the hundreds; BM25's length normalisation (kb.search.evaluate) reads the exact
-    one. The length is counted while the field is indexed, then handed over as the column's
-    value (Whoosh asks for it right after indexing the field)."""
-
-    def __init__(self, **options):
-        super().__init__(**options)
-        self.column_type = columns.NumericColumn("I", default=0)
-
-    def index(self, value, **options):
-        length = 0
-        for item in super().index(value, **options):
-            length += item[1]
-            yield item
-        _measured.length = length
-
-    def to_column_value(self, value):
-        return getattr(_measured, "length", 0)
-
-    def from_column_value(self, value):
-        return value
-
-
 def build_schema() -> Schema:
     english, khmer_words, khmer_ngrams = (english_analyzer(), khmer_word_analyzer(),
                                           khmer_ngram_analyzer())
     return Schema(
         id=ID(stored=True, unique=True),
-        title=MeasuredText(analyzer=english, field_boost=TITLE_BOOST),
-        title_km=MeasuredText(analyzer=khmer_words, field_boost=TITLE_BOOST),
-        title_kmng=MeasuredText(analyzer=khmer_ngrams,
-                                field_boost=TITLE_BOOST * KHMER_NGRAM_BOOST),
+        title=TEXT(analyzer=english, field_boost=TITLE_BOOST),
+        title_km=TEXT(analyzer=khmer_words, field_boost=TITLE_BOOST),
+        title_kmng=TEXT(analyzer=khmer_ngrams, field_boost=TITLE_BOOST * KHMER_NGRAM_BOOST),
         # The body keeps each term's character offsets as well as its positions: snippets are
         # cut and marked from them (kb.search.highlight), without analysing the text again.
-        body=MeasuredText(analyzer=english, chars=True),
-        body_km=MeasuredText(analyzer=khmer_words, chars=True),
-        body_kmng=MeasuredText(analyzer=khmer_ngrams, field_boost=KHMER_NGRAM_BOOST,
-                               chars=True),
+        body=TEXT(analyzer=english, chars=True),
+        body_km=TEXT(analyzer=khmer_words, chars=True),
+        body_kmng=TEXT(analyzer=khmer_ngrams, field_boost=KHMER_NGRAM_BOOST, chars=True),
         # Unstemmed English words, for "did you mean": which documents have them, nothing more
         # (no positions, frequencies or lengths: the cheapest postings to write). Given as
         # lists of words (kb.search.analysis.spelling_words), so the analyzer is not run.

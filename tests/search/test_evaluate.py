@@ -1,6 +1,5 @@
 """The array evaluation of queries (kb.search.evaluate) gives Whoosh's own answer: the same
-documents with the same scores (given Whoosh's one-byte document lengths), on an index of
-several segments with deleted documents; and the exact lengths it uses instead are exact."""
+documents with the same scores, on an index of several segments with deleted documents."""
 import re
 from datetime import datetime
 
@@ -9,8 +8,7 @@ import pytest
 from whoosh import collectors
 
 from kb import search
-from kb.search import postings, searcher as kb_searcher
-from kb.search.analysis import english_analyzer
+from kb.search import searcher as kb_searcher
 from kb.search.evaluate import Evaluator, top
 from kb.search.index import open_index
 from kb.search.postings import View
@@ -40,12 +38,6 @@ def cranfield_documents():
             languages=["en"], org="", date=datetime(2020, 1, 1), published=datetime(2020, 1, 1),
             province="", district="", commune="", status="published", visibility="public",
             owner=1)
-
-
-@pytest.fixture(autouse=True)
-def whoosh_lengths(monkeypatch):
-    """Whoosh scores with its own (one-byte) lengths: compared with it, so do we."""
-    monkeypatch.setattr(postings, "EXACT_LENGTHS", False)
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +70,6 @@ def test_the_index_has_several_segments_and_deletions(index_path):
 @pytest.mark.parametrize("typed", QUERIES)
 def test_the_same_documents_and_scores_as_whoosh(index_path, typed):
     query = search.parse(typed).query
-    if getattr(query, "scale", None):
-        query.scale = None  # the coordination bonus: see the next test
     weighting = kb_searcher.weighting()
     with open_index(index_path).searcher(weighting=weighting) as searcher:
         expected = whoosh_scores(searcher, query)
@@ -89,28 +79,6 @@ def test_the_same_documents_and_scores_as_whoosh(index_path, typed):
         assert set(found.tolist()) == set(expected)
         for docnum, score in expected.items():
             assert matches.scores[docnum] == pytest.approx(score, rel=1e-9)
-
-
-def test_the_coordination_bonus_counts_every_matching_term(index_path):
-    """Or(scale=s): (score + (matching - 1) / (terms - s)^2) * (terms - 1) / terms, as Whoosh's
-    CoordMatcher defines it. (Whoosh's collector sometimes counts fewer matching terms than
-    match, depending on how far its matchers have moved; here they are all counted.)"""
-    parsed = search.parse(QUERIES[0])
-    weighting = kb_searcher.weighting()
-    with open_index(index_path).searcher(weighting=weighting) as searcher:
-        view = View(index_path, searcher)
-        coordinated = Evaluator(view, weighting).evaluate(parsed.query)
-        parsed.query.scale, scale = None, parsed.query.scale
-        plain = Evaluator(view, weighting).evaluate(parsed.query)
-        terms = coordinated.terms
-        matcher = parsed.query.matcher(searcher, searcher.context(weighting=weighting))
-        for docnum in np.flatnonzero(plain.mask & view.live)[:50]:
-            matcher.skip_to(int(docnum))
-            matching = len(list(matcher.matching_terms(int(docnum))))
-            assert plain.counts[docnum] == matching
-            assert coordinated.scores[docnum] == pytest.approx(
-                (plain.scores[docnum] + (matching - 1) / (terms - scale) ** 2)
-                * (terms - 1) / terms)
 
 
 def test_lengths_and_postings_read_whole_agree_with_whoosh(index_path):
@@ -127,23 +95,6 @@ def test_lengths_and_postings_read_whole_agree_with_whoosh(index_path):
                 reader.postings("body", term).items_as("weight"))
             assert list(zip(ids[live].tolist(), weights[live].tolist())) == [
                 (docnum, pytest.approx(weight)) for docnum, weight in expected]
-
-
-def test_exact_lengths_are_the_number_of_terms_indexed(index_path, monkeypatch):
-    monkeypatch.setattr(postings, "EXACT_LENGTHS", True)
-    documents = {d.id: d for d in cranfield_documents()}
-    analyzer = english_analyzer()
-    with open_index(index_path).searcher() as searcher:
-        view = View(index_path, searcher)
-        exact, approximate = view.lengths("body"), view.lengths("title")
-        for docnum in range(0, searcher.doc_count_all(), 53):
-            if not view.live[docnum]:
-                continue
-            document = documents[int(searcher.stored_fields(docnum)["id"])]
-            assert exact[docnum] == len(list(analyzer(document.body, mode="index")))
-            assert approximate[docnum] == len(list(analyzer(document.title, mode="index")))
-        rounded = searcher.reader().doc_field_length(1, "body")
-        assert rounded != exact[1]  # Whoosh's own is rounded (here, for this document)
 
 
 def test_top_orders_by_key_then_document_number():
