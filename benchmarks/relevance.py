@@ -363,11 +363,12 @@ def service_rankings(parsed: dict[str, kb_search.ParsedQuery], doc_of: dict[int,
     index_path = search_service._index_path()
     out = {}
     for qid, query in parsed.items():
+        options = dict(per_page=DEPTH, with_facets=False, with_highlights=False)
         outcome = kb_search.search(index_path, query, kb_search.Reader(), kb_search.Filters(),
-                                   per_page=DEPTH, with_facets=False)
+                                   **options)
         if outcome.total == 0 and query.match_all and len(query.clauses) > 1:
             outcome = kb_search.search(index_path, query.with_any_words(), kb_search.Reader(),
-                                       kb_search.Filters(), per_page=DEPTH, with_facets=False)
+                                       kb_search.Filters(), **options)
         out[qid] = [doc_of[rid] for rid, _score in outcome.hits]
     return out
 
@@ -417,6 +418,7 @@ def tune(collections: list[Collection], queries: dict[str, dict[str, list[str]]]
 # rebuilt after switching it).
 LEVERS = {
     "idf": (kb_searcher, "IDF", ("whoosh", "lucene"), False),
+    "title and body as one BM25F term": (kb_searcher, "COMBINED_FIELDS", (False, True), False),
     "hyphenated words as words": (kb_query, "HYPHENATED_AS_WORDS", (False, True), False),
     "-ise of the root kept (precise)": (kb_analysis.BritishSpellingFilter, "KEEP_ROOT_ISE",
                                         (False, True), True),

@@ -20,6 +20,7 @@ import numpy as np
 from whoosh import query as wq
 
 from kb.search.postings import View
+from kb.search.query import AnyField
 
 # A phrase's Whoosh matcher checks the time limit this often (documents).
 _CHECK_EVERY = 256
@@ -70,14 +71,15 @@ class Evaluator:
         """(document numbers, scores) of one term, scored as Whoosh's BM25F scorer does."""
         ids, weights = self.view.postings(fieldname, text)
         if not len(ids):
-            return ids, weights
+            return ids, weights.astype(np.float64)
+        weights = weights.astype(np.float64)
         field = self.searcher.schema[fieldname]
         if not field.scorable:
             scores = weights.copy()
         else:
             w = self.weighting
             b, k1 = w._field_B.get(fieldname, w.B), w.K1
-            idf = w.idf(self.searcher, fieldname, text)
+            idf = w.idf_from(self.view.doc_frequency(fieldname, text), self.n)
             average = self.searcher.avg_field_length(fieldname) or 1
             lengths = self.view.lengths(fieldname)[ids]
             scores = idf * (weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths
@@ -117,8 +119,41 @@ class Evaluator:
             total[word_ids] += word_scores
         return ids, total[ids] * q.boost
 
+    def _combined(self, q: AnyField) -> tuple[np.ndarray, np.ndarray] | None:
+        """One word in several fields as one BM25F term: each field's frequency (weighted by
+        the field's boost, as the index stores it) normalised by that field's length, added
+        up, then saturated once, with the idf of the documents having it in any field. None
+        when the Or is not of terms of one word."""
+        terms = q.subqueries
+        if not all(isinstance(t, wq.Term) and t.text == terms[0].text for t in terms):
+            return None
+        w = self.weighting
+        k1, parts_ids, parts_tf = w.K1, [], []
+        for term in terms:
+            ids, weights = self.view.postings(term.fieldname, term.text)
+            if not len(ids):
+                continue
+            b = w._field_B.get(term.fieldname, w.B)
+            average = self.searcher.avg_field_length(term.fieldname) or 1
+            lengths = self.view.lengths(term.fieldname)[ids]
+            parts_ids.append(ids)
+            parts_tf.append(weights.astype(np.float64) * term.boost
+                            / ((1 - b) + b * lengths / average))
+        if not parts_ids:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        all_ids = np.concatenate(parts_ids)
+        tf = np.bincount(all_ids, weights=np.concatenate(parts_tf), minlength=self.n)
+        ids = np.flatnonzero(np.bincount(all_ids, minlength=self.n))
+        idf = w.idf_from(len(ids), self.searcher.doc_count_all())
+        tf = tf[ids]
+        return ids, idf * tf * (k1 + 1) / (tf + k1) * q.boost
+
     def _sparse(self, q: wq.Query) -> tuple[np.ndarray, np.ndarray] | None:
         """(document numbers, scores) for a term or a phrase, else None."""
+        if isinstance(q, AnyField) and getattr(self.weighting, "combined_fields", False):
+            combined = self._combined(q)
+            if combined is not None:
+                return combined
         if isinstance(q, wq.Term):
             return self.term_scores(q.fieldname, q.text, q.boost)
         if isinstance(q, wq.Phrase) and len(q.words) > 1:

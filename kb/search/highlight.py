@@ -89,9 +89,10 @@ def match_spans(searcher, docnums: Iterable[int], units: list[Unit]) -> dict[int
     read from the positions and offsets the index keeps."""
     docnums = sorted(set(docnums))
     occurrences: dict[int, dict[tuple[str, str], list]] = {d: {} for d in docnums}
+    reader = searcher.reader()
     for fieldname, word in {(f, w) for f, words in units for w in words}:
         try:
-            matcher = searcher.postings(fieldname, word)
+            matcher = reader.postings(fieldname, word)  # (no scorer: only offsets are read)
         except TermNotFound:
             continue
         for docnum in docnums:  # in order: one pass along the posting list
@@ -146,7 +147,7 @@ def _merged(text: str, spans: list[Span]) -> list[Span]:
     """Sorted, with overlapping spans and those separated only by a space or two (the words
     of a phrase) made one."""
     merged: list[list[int]] = []
-    for start, end in sorted(s for s in spans if s[0] < len(text)):
+    for start, end in sorted(spans):
         end = min(end, len(text))
         if merged and start <= merged[-1][1] + _gap(text, merged[-1][1], start):
             merged[-1][1] = max(merged[-1][1], end)
@@ -168,7 +169,7 @@ def snippet_at(text: str, spans: list[Span], length: int = SNIPPET_CHARS) -> Mar
     """A safe HTML snippet of `text` around the densest of the given match spans (character
     offsets in `text`); the start of the text when there are none. Runs of whitespace are
     shown as one space."""
-    spans = _merged(text, spans)
+    spans = sorted(s for s in spans if s[0] < len(text))
     if not spans:
         return Markup(escape(_cut(_flat(text[:length * 4]).strip(), length)))
     # The window of `length` characters holding the most matches.
@@ -191,9 +192,9 @@ def snippet_at(text: str, spans: list[Span], length: int = SNIPPET_CHARS) -> Mar
         window_end = match.start() if match else window_end
     out = [Markup("… ") if window_start else Markup("")]
     cursor = window_start
-    for start, end in spans:
-        if end <= window_start or start >= window_end:
-            continue
+    # Only the matches shown are merged (a long report has hundreds of them).
+    for start, end in _merged(text, [s for s in spans
+                                     if s[1] > window_start and s[0] < window_end]):
         start, end = max(start, window_start), min(end, window_end)
         out.append(escape(_flat(text[cursor:start])))
         out.append(Markup("<mark>%s</mark>") % _flat(text[start:end]))

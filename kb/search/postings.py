@@ -35,10 +35,14 @@ SEGMENT_CACHE_BYTES = 96 * 2**20
 # Query evaluations kept per snapshot (a facet click or the next page reuses one), at most.
 EVALUATIONS_KEPT = 24
 EVALUATION_CACHE_BYTES = 48 * 2**20
+# Document frequencies of terms kept per snapshot, at most (then forgotten all at once).
+FREQUENCIES_KEPT = 200_000
 
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
-_EMPTY_IDS = np.zeros(0, dtype=np.int64)
-_EMPTY_WEIGHTS = np.zeros(0, dtype=np.float64)
+# Postings are kept compact: 32-bit document numbers, and weights as Whoosh stores them (32-bit
+# floats); scores are computed in 64 bits (kb.search.evaluate).
+_EMPTY_IDS = np.zeros(0, dtype=np.int32)
+_EMPTY_WEIGHTS = np.zeros(0, dtype=np.float32)
 
 
 class _BoundedCache:
@@ -117,8 +121,8 @@ def _decode_postings(segreader, fieldname: str, text: str) -> tuple[np.ndarray, 
         while matcher.is_active():
             matcher._read_ids()
             matcher._read_weights()
-            ids.append(np.asarray(matcher._ids, dtype=np.int64))
-            weights.append(np.asarray(matcher._weights, dtype=np.float64))
+            ids.append(np.asarray(matcher._ids, dtype=np.int32))
+            weights.append(np.asarray(matcher._weights, dtype=np.float32))
             matcher._next_block()
         if not ids:
             return _EMPTY_IDS, _EMPTY_WEIGHTS
@@ -127,7 +131,7 @@ def _decode_postings(segreader, fieldname: str, text: str) -> tuple[np.ndarray, 
         ids.append(matcher.id())
         weights.append(matcher.weight())
         matcher.next()
-    return np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float64)
+    return np.asarray(ids, dtype=np.int32), np.asarray(weights, dtype=np.float32)
 
 
 def _decode_lengths(segreader, fieldname: str) -> np.ndarray:
@@ -166,7 +170,7 @@ def _decode_values(segreader, fieldname: str) -> tuple[list[str], np.ndarray, np
         ids, _weights = _decode_postings(segreader, fieldname, value)
         if len(ids):
             docs.append(ids)
-            codes.append(np.full(len(ids), len(values), dtype=np.int64))
+            codes.append(np.full(len(ids), len(values), dtype=np.int32))
             values.append(value)
     if not values:
         return [], _EMPTY_IDS, _EMPTY_IDS
@@ -182,6 +186,7 @@ class Snapshot:
         self._arrays: dict = {}
         self._lock = threading.Lock()
         self.evaluations = _BoundedCache(EVALUATION_CACHE_BYTES, EVALUATIONS_KEPT)
+        self.frequencies: dict[tuple[str, str], int] = {}  # (field, term) -> documents
 
     def get(self, key, make: Callable):
         """The snapshot-wide array (or table) `key`, made once with `make()`."""
@@ -231,8 +236,21 @@ class View:
         if len(parts) == 1:
             return parts[0]
         offsets = [offset for _r, offset in self.leaves]
-        return (np.concatenate([ids + offset for (ids, _w), offset in zip(parts, offsets)]),
+        return (np.concatenate([ids + np.int32(offset)
+                                for (ids, _w), offset in zip(parts, offsets)]),
                 np.concatenate([w for _ids, w in parts]))
+
+    def doc_frequency(self, fieldname: str, text: str) -> int:
+        """How many documents have the term, deleted ones included (as Whoosh counts for
+        idf), kept in the snapshot."""
+        frequencies = self.snapshot.frequencies
+        found = frequencies.get((fieldname, text))
+        if found is None:
+            if len(frequencies) > FREQUENCIES_KEPT:
+                frequencies.clear()
+            found = frequencies[(fieldname, text)] = self.searcher.reader().doc_frequency(
+                fieldname, text)
+        return found
 
     def term_mask(self, fieldname: str, text: str) -> np.ndarray:
         mask = np.zeros(self.doc_count, dtype=bool)
@@ -279,7 +297,7 @@ class View:
             for (values, seg_docs, seg_codes), (_r, offset) in zip(
                     self._segments("values", fieldname, _decode_values), self.leaves):
                 mapping = np.asarray([index.setdefault(v, len(index)) for v in values],
-                                     dtype=np.int64)
+                                     dtype=np.int32)
                 if len(seg_docs):
                     docs.append(seg_docs + offset)
                     codes.append(mapping[seg_codes])

@@ -53,6 +53,13 @@ class Or(wq.Or):
     matcher_type = wq.Or.DEFAULT_MATCHER
 
 
+class AnyField(Or):
+    """One word looked for in several fields (title and body), which the evaluator may score
+    as one BM25F term (kb.search.evaluate): its frequency in each field, normalised by that
+    field's length and weighted by its boost, summed before saturation. Whoosh itself (and the
+    evaluator without it) adds up a BM25 score per field."""
+
+
 class QueryError(ValueError):
     """The query cannot be run as typed; str() says why in English, `reason` ("too_long") and
     `limit` let the interface say it in the reader's language."""
@@ -133,8 +140,10 @@ def text_query(text: str, fields: tuple[str, ...] | None = None) -> wq.Query | N
     parts = []
     english = _tokens(_english, text)
     if english:
-        parts.append(Or([_sequence(f, english) for f in ENGLISH_FIELDS
-                            if wanted is None or f in wanted]))
+        per_field = [_sequence(f, english) for f in ENGLISH_FIELDS
+                     if wanted is None or f in wanted]
+        one_word = len(english) == 1 and len(per_field) > 1
+        parts.append(AnyField(per_field) if one_word else Or(per_field))
     if contains_khmer(text):
         khmer = []
         words = _tokens(_khmer_words, text)

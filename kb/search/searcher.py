@@ -31,6 +31,9 @@ BM25_B, BM25_K1 = 0.8, 1.6
 # The inverse document frequency: Whoosh's log(N / (df + 1)) + 1, or Lucene's (and bm25s's)
 # log(1 + (N - df + 0.5) / (df + 0.5)), which gives words in most documents almost nothing.
 IDF = "lucene"
+# A word in the title and the body scored as one BM25F term (see query.AnyField) rather than
+# as two BM25 scores added up.
+COMBINED_FIELDS = False
 SORTS = {"newest": ("date", True), "oldest": ("date", False), "title": ("title_sort", False),
          "published": ("published", True)}
 # Spelling candidates looked at per unknown word, closest first, before giving up on it.
@@ -70,22 +73,27 @@ class SearchOutcome:
 
 
 class Weighting(scoring.BM25F):
-    """Whoosh's BM25F with a choice of idf (see IDF)."""
+    """Whoosh's BM25F with a choice of idf (see IDF) and of combining fields (see
+    COMBINED_FIELDS, applied by kb.search.evaluate)."""
 
-    def __init__(self, B: float, K1: float, idf: str = "whoosh"):
+    def __init__(self, B: float, K1: float, idf: str = "whoosh",
+                 combined_fields: bool = False):
         super().__init__(B=B, K1=K1)
-        self.idf_formula = idf
+        self.idf_formula, self.combined_fields = idf, combined_fields
+
+    def idf_from(self, df: int, n: int) -> float:
+        """The idf of a term in `df` of `n` documents."""
+        if self.idf_formula == "lucene":
+            return math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return math.log(n / (df + 1)) + 1
 
     def idf(self, searcher, fieldname, text):
-        if self.idf_formula != "lucene":
-            return super().idf(searcher, fieldname, text)
         parent = searcher.get_parent()
-        df, n = parent.doc_frequency(fieldname, text), parent.doc_count_all()
-        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return self.idf_from(parent.doc_frequency(fieldname, text), parent.doc_count_all())
 
 
 def weighting() -> Weighting:
-    return Weighting(BM25_B, BM25_K1, IDF)
+    return Weighting(BM25_B, BM25_K1, IDF, COMBINED_FIELDS)
 
 
 def _access(view: View, reader: Reader) -> np.ndarray:
@@ -138,7 +146,7 @@ def _restriction(view: View, evaluator: Evaluator, reader: Reader, filters: Filt
 def _matches(view: View, evaluator: Evaluator, query: wq.Query) -> Matches:
     """The query's evaluation, from this generation's cache when it was evaluated before."""
     w = evaluator.weighting
-    key = (query_key(query), w.idf_formula, w.B, w.K1)
+    key = (query_key(query), w.idf_formula, w.combined_fields, w.B, w.K1)
     cached = view.snapshot.evaluations.get(key)
     if cached is not None:
         return cached
@@ -150,7 +158,8 @@ def _matches(view: View, evaluator: Evaluator, query: wq.Query) -> Matches:
 
 def search(path: str, parsed: ParsedQuery, reader: Reader, filters: Filters, *,
            sort: str = "relevance", page: int = 1, per_page: int = 20,
-           time_limit: float = 5.0, with_facets: bool = True) -> SearchOutcome:
+           time_limit: float = 5.0, with_facets: bool = True,
+           with_highlights: bool = True) -> SearchOutcome:
     deadline = time.monotonic() + time_limit
     ix = open_index(path)
     w = weighting()
@@ -182,7 +191,8 @@ def search(path: str, parsed: ParsedQuery, reader: Reader, filters: Filters, *,
         hits = [(int(stored[d]["id"]), float(scores[d]) if sortedby is None else 0.0)
                 for d in shown]
         units = highlight.units_of(parsed.query)
-        spans = highlight.match_spans(searcher, shown, units) if units and shown else {}
+        spans = (highlight.match_spans(searcher, shown, units)
+                 if units and shown and with_highlights else {})
         highlights = {int(stored[d]["id"]): Highlight(stored[d].get("version", ""),
                                                       tuple(spans.get(d, ())))
                       for d in shown}

@@ -225,6 +225,7 @@ def _visible_suggestion(params: SearchParams, parsed, reader: search.Reader,
     if again.match_all and len(again.clauses) > 1:
         again = again.with_any_words()
     found = search.search(_index_path(), again, reader, filters, per_page=1, with_facets=False,
+                          with_highlights=False,
                           time_limit=current_app.config.get("SEARCH_TIME_LIMIT", 5.0))
     return suggestion if found.total else None
 
