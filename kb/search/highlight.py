@@ -84,9 +84,13 @@ def _unit_spans(occurrences: dict[str, list[tuple[int, int, int]]], words: tuple
     return spans
 
 
-def match_spans(searcher, docnums: Iterable[int], units: list[Unit]) -> dict[int, list[Span]]:
+def match_spans(searcher, docnums: Iterable[int], units: list[Unit]
+                ) -> dict[int, list[Span]] | None:
     """For each document, the character spans (in its indexed body) of the units it contains,
-    read from the positions and offsets the index keeps."""
+    read from the positions and offsets the index keeps; None when the index keeps no offsets
+    (one built before they were kept, until `kb reindex`)."""
+    if not all(searcher.schema[f].format.supports("characters") for f, _words in units):
+        return None
     docnums = sorted(set(docnums))
     occurrences: dict[int, dict[tuple[str, str], list]] = {d: {} for d in docnums}
     reader = searcher.reader()

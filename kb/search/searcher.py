@@ -193,9 +193,10 @@ def search(path: str, parsed: ParsedQuery, reader: Reader, filters: Filters, *,
         units = highlight.units_of(parsed.query)
         spans = (highlight.match_spans(searcher, shown, units)
                  if units and shown and with_highlights else {})
-        highlights = {int(stored[d]["id"]): Highlight(stored[d].get("version", ""),
-                                                      tuple(spans.get(d, ())))
-                      for d in shown}
+        # Without offsets in the index, the service finds the matches in the text itself.
+        highlights = {} if spans is None else {
+            int(stored[d]["id"]): Highlight(stored[d].get("version", ""), tuple(spans.get(d, ())))
+            for d in shown}
         return SearchOutcome(len(candidates), hits, facets, units, evaluator.timed_out,
                              highlights)
 

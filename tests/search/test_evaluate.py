@@ -114,3 +114,18 @@ def test_an_or_of_terms_no_document_has_can_be_weighted(index_path):
     with open_index(index_path).searcher(weighting=weighting) as searcher:
         matches = Evaluator(View(index_path, searcher), weighting).evaluate(query)
         assert not matches.mask.any() and not matches.scores.any()
+
+
+def test_an_index_without_offsets_gives_no_spans(tmp_path):
+    """An index built before the body kept character offsets (until `kb reindex`): the
+    snippets' matches are then found in the text instead (kb.services.search)."""
+    from whoosh.fields import ID, TEXT, Schema
+    from whoosh.filedb.filestore import FileStorage
+
+    from kb.search import highlight
+
+    ix = FileStorage(str(tmp_path)).create_index(Schema(id=ID(stored=True), body=TEXT))
+    with ix.writer() as writer:
+        writer.add_document(id="1", body="irrigation canals")
+    with ix.searcher() as searcher:
+        assert highlight.match_spans(searcher, [0], [("body", ("irrig",))]) is None
