@@ -28,6 +28,7 @@ from typing import Iterator
 
 from whoosh import index as whoosh_index
 from whoosh import query as wq
+from whoosh.analysis import StemmingAnalyzer
 from whoosh.fields import ID, TEXT, Schema
 from whoosh.qparser import AndGroup, FieldsPlugin, OrGroup, QueryParser, WildcardPlugin
 
@@ -292,10 +293,11 @@ class Filler:
 
 def build_plain_index(folder: Path, abstracts: list[Abstract], specs: list[DocSpec],
                       limitmb: int = 256) -> tuple[float, float]:
-    """A plain Whoosh index (default analyzers) of the same titles and abstracts; docs per
-    second and per CPU second."""
+    """A plain Whoosh index of the same titles and abstracts (StemmingAnalyzer; the body
+    stored, for Whoosh's own highlights); docs per second and per CPU second."""
     folder.mkdir(parents=True)
-    schema = Schema(id=ID(stored=True), title=TEXT(stored=True), body=TEXT)
+    schema = Schema(id=ID(stored=True), title=TEXT(analyzer=StemmingAnalyzer(), stored=True),
+                    body=TEXT(analyzer=StemmingAnalyzer(), stored=True))
     ix = whoosh_index.create_in(str(folder), schema)
     started, cpu_before = time.perf_counter(), time.process_time()
     writer = ix.writer(limitmb=limitmb)
@@ -332,8 +334,9 @@ class BareSearcher:
         return sum(1 for word in text.split() if any(True for _t in self.analyzer(word)))
 
     def search(self, text: str, kind: str | None = None, newest: bool = False,
-               limit: int = 20) -> int:
-        """Run one query; returns the number of matching documents."""
+               limit: int = 20, highlights: bool = False) -> int:
+        """Run one query; returns the number of matching documents. `highlights`: each hit's
+        Whoosh highlights of its stored body too (what a results page needs)."""
         match_all = self._words(text) <= self.all_words_up_to
         options = {"limit": limit}
         if kind is not None:
@@ -346,11 +349,51 @@ class BareSearcher:
             results = searcher.search(q, **options)
             if results.is_empty() and match_all and text.strip():
                 results = searcher.search(self.parsers["any"].parse(text), **options)
-            [hit["id"] for hit in results]  # read the stored ids, as the application does
+            for hit in results:  # read the stored ids, as the application does
+                hit["id"]
+                if highlights:
+                    hit.highlights("body")
             return len(results)
 
     def close(self) -> None:
         self.ix.close()
+
+
+# --- SQLite FTS5 --------------------------------------------------------------------------------
+
+_FTS_WORD = re.compile(r"[^\W_]+")
+
+
+class Fts5Searcher:
+    """SQLite FTS5 (tokenizer "porter unicode61") on a database file: a query's words quoted
+    and joined by OR, the top `limit` by bm25() with snippet(), and the total (count(*))."""
+
+    def __init__(self, database: Path, documents: list[tuple[str, str]]):
+        import sqlite3
+
+        self.db = sqlite3.connect(str(database), check_same_thread=False)
+        self.db.execute("CREATE VIRTUAL TABLE docs USING fts5(title, body, "
+                        "tokenize='porter unicode61')")
+        self.db.executemany("INSERT INTO docs(rowid, title, body) VALUES (?, ?, ?)",
+                            [(n, title, body) for n, (title, body) in enumerate(documents, 1)])
+        self.db.commit()
+
+    def search(self, q: str, limit: int = 20) -> int:
+        words = _FTS_WORD.findall(q)
+        if not words:
+            return self.db.execute("SELECT count(*) FROM docs").fetchone()[0]
+        match = " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
+        rows = self.db.execute(
+            "SELECT rowid, snippet(docs, 1, '<mark>', '</mark>', '…', 32) FROM docs "
+            "WHERE docs MATCH ? ORDER BY bm25(docs) LIMIT ?", (match, limit)).fetchall()
+        total = self.db.execute("SELECT count(*) FROM docs WHERE docs MATCH ?",
+                                (match,)).fetchone()[0]
+        if total and not rows:
+            raise RuntimeError(f"FTS5: no rows for {q!r}")
+        return total
+
+    def close(self) -> None:
+        self.db.close()
 
 
 # --- The server process ------------------------------------------------------------------------

@@ -3,11 +3,13 @@
 Each collection is searched by five systems, on the same texts (a document is its title and its
 abstract; authors, sources and CISI's cross-references are left out) and the same queries:
 
-  ours            the knowledge base itself, through kb.services.search.run, the function the
-                  search page and the API call: a temporary instance (`kb init`), one published
-                  public resource per document (title; abstract as the summary), an anonymous
-                  reader, 100 results per query (the two empty Cranfield
-                  documents, 471 and 995, are titled "untitled": a resource needs a title)
+  ours            the knowledge base itself, filled as a real collection would be and searched
+                  as the API does: a temporary instance (`kb init`), each document written as a
+                  text file (its title on the first line, then its abstract) and imported with
+                  `kb import --publish` (which titles a text file by its first line); then
+                  kb.services.search.run, the function the search page and the API call, as an
+                  anonymous reader, 100 results per query (the two empty Cranfield documents,
+                  471 and 995, are the file "untitled": an empty file is refused)
   bm25s           bm25s's Lucene BM25 (k1=1.5, b=0.75), English stop words, Snowball stemmer
   fts5            SQLite FTS5, tokenizer "porter unicode61", columns title and body, ranked by
                   bm25() (k1=1.2, b=0.75, no stop words), query: the quoted words joined by OR
@@ -21,9 +23,9 @@ requests have one) followed by the .W text; only the 76 CISI queries with judgme
 Every system gets the same plain words: the text is lowercased (so OR, AND and NOT are words,
 not operators) and cut into runs of letters and digits, joined inside a word by - . / or & as
 in "boundary-layer" or "3.5"; everything else (quotes, brackets, a leading '-', ':' of a field
-prefix, '?', '*', other punctuation) separates words. Our search accepts at most 64 words and
-1000 characters, so longer queries keep their first words up to both limits; the table says
-how many were cut.
+prefix, '?', '*', other punctuation) separates words. Every query is run whole: our search
+answers a long one (more than kb.search.query.MAX_CLAUSES distinct words) with its most
+informative words; the table says how many queries were long, and how many were answered.
 
 Relevance. Cranfield codes 1 (complete answer) to 4 (minimum interest) give the graded gain
 5 - code for nDCG (4, 3, 2, 1); code -1 (one per query, on documents near 486) is ignored.
@@ -37,15 +39,19 @@ Metrics, averaged over the queries that have a relevant document:
 
 Tuning (--tune), on our system only, the collections in parallel:
   a grid over TITLE_BOOST (kb.search.schema), BM25_B and BM25_K1 (kb.search.searcher), set in
-  those modules before the index is built and before searching; each point is scored by
-  exact_rankings (our query and ranking formula, every match scored, no coordination bonus:
-  several times faster than going through kb.search.search, and within about 0.005 of it);
-  then the coordination scale of a long question's Or (the `scale=` in kb.search.query), set
-  on the parsed queries at the current constants, through kb.search.search as the service
-  calls it (without the snippets, facets and database loads of a service call).
+  those modules before the index is built and before searching; each point scored through
+  kb.search.search as the service calls it (without the snippets, facets and database loads
+  of a service call).
+
+Levers (--levers), on our system only: each lever of LEVERS switched from its current setting
+alone, through the service as the comparison runs it (an index-time lever rebuilds the index),
+nDCG@10 and MAP@100 per collection against the current settings; a lever is worth keeping
+only where it helps on both collections. Measured and left out (issue #12): exact document
+lengths instead of Whoosh's one-byte ones (Cranfield -0.0013, CISI +0.0001), Porter2 instead
+of Porter (-0.0005, +0.0013), Whoosh's coordination bonus (0.0000, 0.0000).
 
 Run: .venv/bin/python benchmarks/relevance.py [--collections cranfield,cisi] [--json out.json]
-     [--tune]. The data are read in place from the shared data folder (KB_SHARED_DATA).
+     [--tune | --levers]. The data are read in place from the shared data folder (KB_SHARED_DATA).
 """
 from __future__ import annotations
 
@@ -57,6 +63,7 @@ import re
 import sqlite3
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -73,17 +80,18 @@ from whoosh.fields import ID, TEXT, Schema  # noqa: E402
 from whoosh.filedb.filestore import RamStorage  # noqa: E402
 from whoosh.query import Or  # noqa: E402
 
-from _common import create_editor, publish_all, shared_data, temporary_instance  # noqa: E402
+from _common import create_editor, shared_data, temporary_instance  # noqa: E402
 from kb import search as kb_search  # noqa: E402
+from kb.search import analysis as kb_analysis  # noqa: E402
 from kb.search import query as kb_query, schema as kb_schema, searcher as kb_searcher  # noqa: E402
 from kb.search.index import open_index  # noqa: E402
 from kb.services import indexing  # noqa: E402
 from kb.services import search as search_service  # noqa: E402
+from kb.services.errors import ValidationError  # noqa: E402
 
 DEPTH = 100        # results asked of every system
 NDCG_DEPTH = 10
 MAX_WORDS = kb_query.MAX_CLAUSES
-MAX_CHARS = kb_query.MAX_QUERY_CHARS
 # Our resources need a title; Cranfield 471 and 995 have no text at all.
 UNTITLED = "untitled"
 SYSTEM_LABELS = {"ours": "ours (kb.services.search)", "bm25s": "bm25s (Lucene BM25)",
@@ -91,13 +99,9 @@ SYSTEM_LABELS = {"ours": "ours (kb.services.search)", "bm25s": "bm25s (Lucene BM
                  "whoosh-and": "bare Whoosh, AndGroup"}
 METRICS = ("nDCG@10", "MAP@100", "Recall@100")
 
-# The --tune grid (TITLE_BOOST is baked into the index: each of its values is a rebuild), and
-# the coordination scales of a long question's Or, tried at the current constants. With more
-# than a handful of words the bonus is tiny; 0 means a plain Or, which on an index of up to 5000
-# documents Whoosh runs with a preloaded matcher whose top-N shortcut drops the best documents.
-GRID = {"TITLE_BOOST": (1.0, 1.5, 2.0, 3.0), "BM25_B": (0.5, 0.6, 0.7, 0.8, 0.9),
-        "BM25_K1": (0.9, 1.2, 1.6)}
-OR_SCALES = (0.0, 0.5, 0.9)
+# The --tune grid (TITLE_BOOST is baked into the index: each of its values is a rebuild).
+GRID = {"TITLE_BOOST": (0.0, 0.5, 1.0, 1.5, 2.0), "BM25_B": (0.6, 0.7, 0.75, 0.8, 0.9),
+        "BM25_K1": (1.2, 1.5, 1.8, 2.1)}
 
 _WORD = re.compile(r"[^\W_]+(?:[-./&][^\W_]+)*")
 
@@ -185,15 +189,10 @@ LOADERS = {"cranfield": ("ir-cranfield", load_cranfield), "cisi": ("ir-cisi", lo
 # --- Queries -------------------------------------------------------------------------------------
 
 def plain_query(text: str) -> tuple[list[str], bool]:
-    """The query's plain words, cut to our search's limits; and whether it was cut."""
+    """The query's plain words; and whether it has more distinct words than our search
+    looks for at once (it then keeps the most informative ones)."""
     words = _WORD.findall(text.lower())
-    kept, length = [], -1
-    for word in words[:MAX_WORDS]:
-        if length + 1 + len(word) > MAX_CHARS:
-            break
-        kept.append(word)
-        length += 1 + len(word)
-    return kept, len(kept) < len(words)
+    return words, len(set(words)) > MAX_WORDS
 
 
 # --- Metrics -------------------------------------------------------------------------------------
@@ -283,26 +282,54 @@ def run_whoosh(collection: Collection, queries: dict[str, list[str]], group) -> 
 
 @contextmanager
 def our_instance(collection: Collection) -> Iterator[dict[int, str]]:
-    """A temporary instance holding the collection, published and indexed; yields resource id
-    -> collection doc id (the app context stays on inside the block)."""
-    with temporary_instance(prefix=f"kb-relevance-{collection.name}-"):
+    """A temporary instance holding the collection, imported as text files with `kb import
+    --publish` and indexed; yields resource id -> collection doc id (the app context stays on
+    inside the block)."""
+    from flask import current_app
+    from sqlalchemy import select
+
+    from kb.cli import import_command
+    from kb.extensions import db
+    from kb.models import ResourceFile
+
+    with temporary_instance(prefix=f"kb-relevance-{collection.name}-") as app, \
+            tempfile.TemporaryDirectory(prefix=f"kb-relevance-{collection.name}-files-") as tmp:
         editor = create_editor()
-        doc_ids = list(collection.documents)
-        resource_ids = publish_all(editor, (
-            {"title": d.title or UNTITLED, "summary": d.abstract, "kind": "reform_document",
-             "objectives": ["1"], "language": ["en"], "visibility": "public"}
-            for d in collection.documents.values()))
-        yield dict(zip(resource_ids, doc_ids))
+        folder = Path(tmp)
+        copies: dict[str, int] = {}
+        for doc_id, document in collection.documents.items():
+            text = document.text.strip() or UNTITLED
+            # Documents with the same text (Cranfield 471 and 995, CISI 234 and 1440, 1084 and
+            # 1447) would be refused as copies: trailing newlines, which extraction drops,
+            # make their bytes differ.
+            copies[text] = copies.get(text, -1) + 1
+            (folder / f"{doc_id}.txt").write_text(text + "\n" * (1 + copies[text]),
+                                                  encoding="utf-8")
+        outcome = app.test_cli_runner().invoke(import_command, [
+            str(folder), "--publish", "--as", editor.email, "--kind", "reform_document",
+            "--objective", "1"])
+        if outcome.exit_code != 0 or f"Imported: {len(collection.documents)}" not in \
+                outcome.output:
+            raise RuntimeError(f"kb import failed:\n{outcome.output}") from outcome.exception
+        assert current_app  # the import ran in this application
+        yield {resource_id: name.rsplit(".", 1)[0] for resource_id, name in db.session.execute(
+            select(ResourceFile.resource_id, ResourceFile.original_name))}
 
 
-def run_ours(queries: dict[str, list[str]], doc_of: dict[int, str]) -> Rankings:
-    """Our ranking as the search service returns it to an anonymous reader."""
-    out = {}
+def run_ours(queries: dict[str, list[str]], doc_of: dict[int, str]) -> tuple[Rankings, int]:
+    """Our ranking as the search service returns it to an anonymous reader; and how many
+    queries were answered (a refused query counts as an empty ranking)."""
+    out, answered = {}, 0
     for qid, words in queries.items():
-        page = search_service.run(None, search_service.SearchParams(q=" ".join(words),
-                                                                    per_page=DEPTH))
+        try:
+            page = search_service.run(None, search_service.SearchParams(q=" ".join(words),
+                                                                        per_page=DEPTH))
+        except ValidationError:
+            out[qid] = []
+            continue
+        answered += 1
         out[qid] = [doc_of[item.resource.id] for item in page.items]
-    return out
+    return out, answered
 
 
 # --- Tuning --------------------------------------------------------------------------------------
@@ -324,14 +351,9 @@ def module_values(**values) -> Iterator[None]:
 def parse_all(queries: dict[str, list[str]]) -> dict[str, kb_search.ParsedQuery]:
     """The queries parsed as the service parses them (with the instance's glossary)."""
     glossary = search_service.glossary_groups()
-    return {qid: kb_search.parse(" ".join(words), glossary) for qid, words in queries.items()}
-
-
-def set_coordination(parsed: dict[str, kb_search.ParsedQuery], scale: float | None) -> None:
-    """Give the Or of every long question (any of the words, ranked) this coordination scale."""
-    for query in parsed.values():
-        if not query.match_all and isinstance(query.query, Or):
-            query.query.scale = scale
+    frequencies = kb_search.frequencies(search_service._index_path())
+    return {qid: kb_search.parse(" ".join(words), glossary, frequencies)
+            for qid, words in queries.items()}
 
 
 def service_rankings(parsed: dict[str, kb_search.ParsedQuery], doc_of: dict[int, str]
@@ -341,37 +363,20 @@ def service_rankings(parsed: dict[str, kb_search.ParsedQuery], doc_of: dict[int,
     index_path = search_service._index_path()
     out = {}
     for qid, query in parsed.items():
+        options = dict(per_page=DEPTH, with_facets=False, with_highlights=False)
         outcome = kb_search.search(index_path, query, kb_search.Reader(), kb_search.Filters(),
-                                   per_page=DEPTH, with_facets=False)
+                                   **options)
         if outcome.total == 0 and query.match_all and len(query.clauses) > 1:
             outcome = kb_search.search(index_path, query.with_any_words(), kb_search.Reader(),
-                                       kb_search.Filters(), per_page=DEPTH, with_facets=False)
+                                       kb_search.Filters(), **options)
         out[qid] = [doc_of[rid] for rid, _score in outcome.hits]
-    return out
-
-
-def exact_rankings(parsed: dict[str, kb_search.ParsedQuery], doc_of: dict[int, str]
-                   ) -> Rankings:
-    """Our ranking formula with the BM25 values in force, computed in full: every matching
-    document scored, no coordination bonus, none of the top-N shortcuts of Whoosh's collector
-    (several times faster than a service search here, so the grid stays affordable)."""
-    set_coordination(parsed, None)
-    out = {}
-    with open_index(search_service._index_path()).searcher(
-            weighting=kb_searcher.weighting()) as searcher:
-        for qid, query in parsed.items():
-            hits = searcher.search(query.query, limit=None)
-            if not len(hits) and query.match_all and len(query.clauses) > 1:
-                hits = searcher.search(query.with_any_words().query, limit=None)
-            out[qid] = [doc_of[int(hit["id"])] for hit in hits[:DEPTH]]
     return out
 
 
 def tune_collection(collection: Collection, queries: dict[str, list[str]],
                     points: list[tuple[float, float, float]]) -> dict[tuple, dict[str, float]]:
-    """Our scores on one collection: at each (TITLE_BOOST, BM25_B, BM25_K1) point by
-    exact_rankings, keyed by the point; then through the service's path at the current
-    constants with each coordination scale, keyed ("scale", value)."""
+    """Our scores on one collection at each (TITLE_BOOST, BM25_B, BM25_K1) point, keyed by
+    the point, through kb.search.search as the service calls it."""
     out = {}
     with our_instance(collection) as doc_of:
         parsed = parse_all(queries)
@@ -380,19 +385,15 @@ def tune_collection(collection: Collection, queries: dict[str, list[str]],
                 indexing.reindex()
             for point in group:
                 with module_values(BM25_B=point[1], BM25_K1=point[2]):
-                    out[point] = evaluate(exact_rankings(parsed, doc_of), collection)
+                    out[point] = evaluate(service_rankings(parsed, doc_of), collection)
             print(f"  {collection.name}: TITLE_BOOST={boost} done", file=sys.stderr, flush=True)
-        indexing.reindex()
-        for scale in OR_SCALES:
-            set_coordination(parsed, scale)
-            out[("scale", scale)] = evaluate(service_rankings(parsed, doc_of), collection)
     return out
 
 
 def tune(collections: list[Collection], queries: dict[str, dict[str, list[str]]]
-         ) -> tuple[list[dict], list[dict]]:
-    """(grid rows, best mean first; coordination rows): nDCG@10 and MAP@100 per collection and
-    their mean. The collections are tuned in parallel."""
+         ) -> list[dict]:
+    """Grid rows, best mean first: nDCG@10 and MAP@100 per collection and their mean. The
+    collections are tuned in parallel."""
     current = (kb_schema.TITLE_BOOST, kb_searcher.BM25_B, kb_searcher.BM25_K1)
     points = sorted(set(itertools.product(*GRID.values())) | {current})
     with ProcessPoolExecutor(max_workers=len(collections)) as pool:
@@ -408,17 +409,75 @@ def tune(collections: list[Collection], queries: dict[str, dict[str, list[str]]]
         out["mean"] = statistics.fmean(v for k, v in out.items() if "@" in k)
         return out
 
-    grid = sorted((row(p, dict(zip(GRID, p))) for p in points), key=lambda r: -r["mean"])
-    coordination = [row(("scale", s), {"OR_SCALE": s}) for s in OR_SCALES]
-    return grid, coordination
+    return sorted((row(p, dict(zip(GRID, p))) for p in points), key=lambda r: -r["mean"])
+
+
+# --- Levers --------------------------------------------------------------------------------------
+
+# name -> (object holding the setting, attribute, the two values, whether the index must be
+# rebuilt after switching it).
+LEVERS = {
+    "idf": (kb_searcher, "IDF", ("whoosh", "lucene"), False),
+    "title and body as one BM25F term": (kb_searcher, "COMBINED_FIELDS", (False, True), False),
+    "hyphenated words as words": (kb_query, "HYPHENATED_AS_WORDS", (False, True), False),
+    "-ise of the root kept (precise)": (kb_analysis.BritishSpellingFilter, "KEEP_ROOT_ISE",
+                                        (False, True), True),
+    "distinct words of a long query": (kb_query, "MAX_CLAUSES", (64, 256), False),
+}
+
+
+def lever_collection(collection: Collection, queries: dict[str, list[str]]) -> dict:
+    """nDCG@10 and MAP@100 at the current settings ("current") and with each lever switched."""
+    out = {}
+    with our_instance(collection) as doc_of:
+        out["current"] = evaluate(run_ours(queries, doc_of)[0], collection)
+        for name, (holder, attribute, values, reindex) in LEVERS.items():
+            before = getattr(holder, attribute)
+            setattr(holder, attribute, values[1] if before == values[0] else values[0])
+            try:
+                if reindex:
+                    indexing.reindex()
+                out[name] = evaluate(run_ours(queries, doc_of)[0], collection)
+                out[name]["setting"] = repr(getattr(holder, attribute))
+            finally:
+                setattr(holder, attribute, before)
+                if reindex:
+                    indexing.reindex()
+            print(f"  {collection.name}: {name} done", file=sys.stderr, flush=True)
+    return out
+
+
+def levers(collections: list[Collection], queries: dict[str, dict[str, list[str]]]) -> dict:
+    with ProcessPoolExecutor(max_workers=len(collections)) as pool:
+        return dict(zip((c.name for c in collections), pool.map(
+            lever_collection, collections, [queries[c.name] for c in collections])))
+
+
+def print_levers(results: dict) -> None:
+    names = list(results)
+    print("\nLevers, each switched alone from the current settings (nDCG@10 / MAP@100; "
+          "change against current):")
+    print(f"  {'lever':<34}{'switched to':<14}" + "".join(f"{n:>30}" for n in names)
+          + "  helps on all")
+    for lever in ["current", *LEVERS]:
+        cells, helps = [], True
+        for name in names:
+            scores, base = results[name][lever], results[name]["current"]
+            delta = scores["nDCG@10"] - base["nDCG@10"]
+            helps = helps and delta > 0
+            cells.append(f"{scores['nDCG@10']:.4f} / {scores['MAP@100']:.4f} ({delta:+.4f})")
+        setting = results[names[0]][lever].get("setting", "")
+        print(f"  {lever:<34}{setting:<14}" + "".join(f"{c:>30}" for c in cells)
+              + ("" if lever == "current" else f"  {'yes' if helps else 'no'}"))
 
 
 # --- Report --------------------------------------------------------------------------------------
 
 def print_table(result: dict) -> None:
     for name, part in result["collections"].items():
-        print(f"\n{name}: {part['documents']} documents, {part['queries']} queries "
-              f"({part['truncated_queries']} cut to {MAX_WORDS} words / {MAX_CHARS} characters)")
+        print(f"\n{name}: {part['documents']} documents, {part['queries']} queries, "
+              f"{part['answered']} answered by ours ({part['long_queries']} with more than "
+              f"{MAX_WORDS} distinct words: searched for by their most informative ones)")
         print(f"  {'system':<28}" + "".join(f"{m:>12}" for m in METRICS) + f"{'seconds':>10}")
         for system, scores in part["systems"].items():
             print(f"  {SYSTEM_LABELS[system]:<28}"
@@ -426,11 +485,11 @@ def print_table(result: dict) -> None:
                   + f"{scores['seconds']:>10.1f}")
 
 
-def print_tuning(grid: list[dict], coordination: list[dict], top: int = 20) -> None:
-    """The best `top` grid points and the current constants' row; the coordination rows."""
+def print_tuning(grid: list[dict], top: int = 20) -> None:
+    """The best `top` grid points and the current constants' row."""
     current = (kb_schema.TITLE_BOOST, kb_searcher.BM25_B, kb_searcher.BM25_K1)
     columns = [k for k in grid[0] if k not in GRID]
-    print("\nGrid (exact_rankings, Or scale ignored):")
+    print("\nGrid (through kb.search.search):")
     print("".join(f"{k:>12}" for k in GRID) + "".join(f"{k:>20}" for k in columns))
     for position, row in enumerate(grid):
         is_current = tuple(row[k] for k in GRID) == current
@@ -438,10 +497,6 @@ def print_tuning(grid: list[dict], coordination: list[dict], top: int = 20) -> N
             print("".join(f"{row[k]:>12}" for k in GRID)
                   + "".join(f"{row[k]:>20.4f}" for k in columns)
                   + ("   <- current constants" if is_current else ""))
-    print(f"\nCoordination scale, at the current constants {current}, through kb.search.search:")
-    print(f"{'OR_SCALE':>12}" + "".join(f"{k:>20}" for k in columns))
-    for row in coordination:
-        print(f"{row['OR_SCALE']:>12}" + "".join(f"{row[k]:>20.4f}" for k in columns))
 
 
 def main() -> None:
@@ -451,6 +506,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--tune", action="store_true",
                         help="grid over our ranking constants instead of the comparison")
+    parser.add_argument("--levers", action="store_true",
+                        help="switch each of our ranking levers alone instead of the comparison")
     args = parser.parse_args()
     names = [n.strip() for n in args.collections.split(",") if n.strip()]
     unknown = set(names) - set(LOADERS)
@@ -466,12 +523,18 @@ def main() -> None:
         queries[collection.name] = {qid: words for qid, (words, _) in cut.items()}
         truncated[collection.name] = sum(was_cut for _, was_cut in cut.values())
 
-    if args.tune:
-        grid, coordination = tune(collections, queries)
-        print_tuning(grid, coordination)
+    if args.levers:
+        results = levers(collections, queries)
+        print_levers(results)
         if args.json:
-            args.json.write_text(json.dumps({"grid": grid, "coordination": coordination},
-                                            indent=2))
+            args.json.write_text(json.dumps(results, indent=2))
+        print(f"\nTotal time: {time.perf_counter() - started:.0f} s")
+        return
+    if args.tune:
+        grid = tune(collections, queries)
+        print_tuning(grid)
+        if args.json:
+            args.json.write_text(json.dumps({"grid": grid}, indent=2))
         print(f"\nTotal time: {time.perf_counter() - started:.0f} s")
         return
 
@@ -489,7 +552,8 @@ def main() -> None:
         systems = {}
         clock = time.perf_counter()
         with our_instance(collection) as doc_of:
-            systems["ours"] = evaluate(run_ours(qs, doc_of), collection)
+            rankings, answered = run_ours(qs, doc_of)
+            systems["ours"] = evaluate(rankings, collection)
         systems["ours"]["seconds"] = time.perf_counter() - clock
         for system, run in others.items():
             clock = time.perf_counter()
@@ -497,7 +561,8 @@ def main() -> None:
             systems[system]["seconds"] = time.perf_counter() - clock
         result["collections"][collection.name] = {
             "documents": len(collection.documents), "queries": len(qs),
-            "truncated_queries": truncated[collection.name], "systems": systems}
+            "long_queries": truncated[collection.name], "answered": answered,
+            "systems": systems}
     result["seconds"] = time.perf_counter() - started
     print_table(result)
     print(f"\nTotal time: {result['seconds']:.0f} s (index building included; "

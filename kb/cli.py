@@ -62,7 +62,7 @@ def init_command(admin_email: str | None):
         created_index = ensure_index(index_path)
         ok, state = check_index(index_path)
         if created_index or not ok:  # new, or built by an older version: fill it from the database
-            indexing.reindex()
+            indexing.reindex(procs=os.cpu_count() or 1)
             state = "created" if created_index else f"rebuilt (was {state})"
         else:
             state = "present"
@@ -313,7 +313,7 @@ def reindex_command():
     started = time.perf_counter()
     from kb.services import response_search
 
-    count = indexing.reindex()
+    count = indexing.reindex(procs=os.cpu_count() or 1)  # a command: a process per core
     responses = response_search.rebuild()
     click.echo(f"Indexed {count} resources and {responses} consultation responses in "
                f"{time.perf_counter() - started:.1f} s.")

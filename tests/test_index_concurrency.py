@@ -41,3 +41,58 @@ def test_concurrent_writers_lose_nothing(app, instance):
     report = indexing.check()
     assert report.ok, report.lines()
     assert run_kb(instance, "check").exit_code == 0
+
+
+def test_a_parallel_write_indexes_every_document_and_replaces_older_ones(tmp_path):
+    """Bulk writes from commands share the analysis among processes (Whoosh's MpWriter, each
+    child writing its own segment); the result is the same index."""
+    from datetime import datetime
+
+    from kb import search
+    from kb.search.index import open_index
+
+    def document(number: int, version: str) -> search.IndexDocument:
+        return search.IndexDocument(
+            id=number, version=version, title=f"Report {number}",
+            body=f"Commune {number} planning, version {version}.", tags=[], kind="k",
+            objectives=[], languages=["en"], org="", date=datetime(2020, 1, 1),
+            published=datetime(2020, 1, 1), province="", district="", commune="",
+            status="published", visibility="public", owner=1)
+
+    path = str(tmp_path / "index")
+    search.create_index(path)
+    search.write(path, [document(n, "old") for n in range(10)])
+    count = search.PARALLEL_FROM + 36
+    search.write_latest(path, lambda: ([document(n, "new") for n in range(count)], [3]),
+                        procs=2)
+    assert search.entries(path) == {n: "new" for n in range(count)}
+    with open_index(path).searcher() as searcher:
+        assert len(list(searcher.reader().leaf_readers())) >= 2  # the children's segments
+    parsed = search.parse("planning")
+    outcome = search.search(path, parsed, search.Reader(), search.Filters(), per_page=200)
+    assert sorted(rid for rid, _ in outcome.hits) == list(range(count))
+
+
+def test_documents_a_parallel_writer_lost_are_written_again(tmp_path, monkeypatch, caplog):
+    """Whoosh's parallel writer drops the documents of a child that fails, silently."""
+    from datetime import datetime
+
+    from whoosh import multiproc
+
+    from kb import search
+
+    def lose_every_job(self, filename, doc_count):  # runs in the (forked) child
+        self.writer.temp_storage().delete_file(filename)
+
+    monkeypatch.setattr(multiproc.SubWriterTask, "_process_file", lose_every_job)
+    documents = [search.IndexDocument(
+        id=n, version="1", title=f"Report {n}", body="Commune planning.", tags=[], kind="k",
+        objectives=[], languages=["en"], org="", date=datetime(2020, 1, 1),
+        published=datetime(2020, 1, 1), province="", district="", commune="",
+        status="published", visibility="public", owner=1)
+        for n in range(search.PARALLEL_FROM)]
+    path = str(tmp_path / "index")
+    search.create_index(path)
+    search.write_latest(path, lambda: (documents, []), procs=2)
+    assert search.entries(path) == {n: "1" for n in range(search.PARALLEL_FROM)}
+    assert "lost 64 of 64 documents" in caplog.text

@@ -332,6 +332,32 @@ def test_kb_import_with_manifest_is_safe_to_run_again(instance, tmp_path):
     assert any("Kampong Cham commune practice" in t for t in texts)
 
 
+def test_imported_text_files_take_their_title_and_language_from_the_text(app, make_user,
+                                                                         tmp_path):
+    """The first line of a text file is its title (not "313328 orig"), and its language is
+    read from its script; a file whose first line is a paragraph keeps its file name."""
+    folder = tmp_path / "drive"
+    folder.mkdir()
+    news = SHARED_DATA / "khmer-news-100" / "313328_orig.txt"
+    shutil.copy(news, folder / news.name)
+    (folder / "annual_report.txt").write_text(
+        "Annual report of the Siem Reap provincial council\n\nThe council met twelve times "
+        "and approved the commune investment plans.\n", encoding="utf-8")
+    (folder / "notes.txt").write_text("word " * 100 + "\nsecond line", encoding="utf-8")
+    summary = _import(make_user("editor"), folder, publish=True)
+    assert len(summary.imported) == 3
+    db.session.expire_all()
+    resources = {r.current_files[0].original_name: r
+                 for r in db.session.scalars(db.select(Resource))}
+    headline = news.read_text(encoding="utf-8").split("\n")[0].strip()
+    assert resources[news.name].title == headline
+    assert resources[news.name].languages == ["km"]
+    assert resources["annual_report.txt"].title == (
+        "Annual report of the Siem Reap provincial council")
+    assert resources["annual_report.txt"].languages == ["en"]
+    assert resources["notes.txt"].title == "notes"
+
+
 def test_kb_import_exits_non_zero_when_nothing_could_be_imported(instance, tmp_path):
     (tmp_path / "only.exe").write_bytes(b"MZ\x90\x00" + b"\x00" * 100)
     run_kb(instance, "users", "create", "a@example.org", "--name", "A", "--role", "admin",
@@ -452,7 +478,8 @@ def test_bulk_import_in_batches_stores_reads_and_indexes_everything(app, make_us
                       on_progress=lambda path, outcome: seen.append((path.name, outcome)))
     assert len(summary.imported) == 9 and not summary.extraction_failed
     assert [Path(p).name for p, _ in summary.duplicates] == ["z-copy.txt"]
-    assert '"doc002"' in summary.duplicates[0][1]  # says where: in the same batch
+    # Says where: in the same batch (a text file is titled by its first line).
+    assert '"Document 2 about commune planning number2"' in summary.duplicates[0][1]
     assert [Path(p).name for p, _ in summary.failed] == ["program.exe"]
     assert sorted(seen) == sorted([(Path(p).name, "imported") for p, _ in summary.imported]
                                   + [("z-copy.txt", "duplicate"), ("program.exe", "failed")])
@@ -467,7 +494,8 @@ def test_bulk_import_in_batches_stores_reads_and_indexes_everything(app, make_us
     assert not list((instance / "files" / "tmp").glob("*"))
     assert indexing.check().ok
     page = search_service.run(None, search_service.params_from(MultiDict({"q": "number7"})))
-    assert [item.resource.title for item in page.items] == ["doc007"]
+    assert [item.resource.title for item in page.items] == [
+        "Document 7 about commune planning number7"]
     again = _import(accounts.get_user_by_email(editor_email), folder, publish=True)
     assert not again.imported and len(again.duplicates) == 10
 

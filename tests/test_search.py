@@ -63,6 +63,20 @@ def test_d_and_d_is_one_token_and_the_glossary_expands_it(client, people):
     assert spelled_out.id in ids(api_search(client, q="decentralization"))
 
 
+def test_words_joined_by_dots_are_found_by_their_parts(client, people):
+    decree = published(people, title="Sub-Decree No.216 on the roles of councils")
+    site = published(people, title="Guide", summary="Forms are on www.ncdd.gov.kh for all.")
+    code = published(people, title="Slides", summary="Set MSO_AUTO_SIZE.NONE on each shape.")
+    decoy = published(people, title="No decree here", summary="216 pages; ncdd gov; auto mso.")
+    assert set(ids(api_search(client, q="216"))) == {decree.id, decoy.id}
+    assert ids(api_search(client, q='"No.216"')) == [decree.id]
+    assert ids(api_search(client, q="ncdd.gov.kh")) == [site.id]
+    assert ids(api_search(client, q="www.ncdd.gov.kh")) == [site.id]
+    assert ids(api_search(client, q="MSO_AUTO_SIZE")) == [code.id]
+    snippet = api_search(client, q="ncdd.gov.kh")["results"][0]["snippet"]
+    assert "www.<mark>ncdd.gov.kh</mark>" in snippet
+
+
 def test_commune_council_in_english_finds_khmer_documents(client, people):
     khmer = published(people, title="តួនាទីរបស់" + COUNCIL_KM + "ក្នុងការអភិវឌ្ឍ",
                       language=["km"])
@@ -173,6 +187,38 @@ def test_too_long_queries_are_a_clear_400(client):
         if response.status_code == 400:
             error = response.get_json()["error"]
             assert error["field"] == "q" and "too long" in error["message"]
+
+
+def test_a_pasted_paragraph_is_answered_with_its_most_informative_words(client, people):
+    """More distinct words than a query holds (MAX_CLAUSES): the rarest ones are searched for,
+    not a 400. Words in many documents are what is left out."""
+    common = [f"common{n}" for n in range(80)]
+    target = published(people, title="Sluice gates",
+                       summary="The sluice gates of the reservoir leak; the hydrologist "
+                               "proposed a cofferdam.")
+    others = [published(people, title=f"Commune report {n}", summary=" ".join(common))
+              for n in range(3)]
+    pasted = " ".join(common[:40] + ["sluice", "reservoir", "hydrologist", "cofferdam"]
+                      + common[40:] + common)  # the repeated words count once
+    body = api_search(client, q=pasted)
+    assert set(ids(body)) == {target.id} | {o.id for o in others}
+    parsed = search.parse(pasted, frequencies=search.frequencies(
+        client.application.config["SEARCH_INDEX_PATH"]))
+    kept = [c.text for c in parsed.clauses]
+    assert {"sluice", "reservoir", "hydrologist", "cofferdam"} <= set(kept)
+    assert len(kept) == len(set(kept)) == search.query.MAX_CLAUSES
+    assert parsed.left_out == 84 - search.query.MAX_CLAUSES
+
+
+def test_a_long_query_keeps_its_phrases_fields_exclusions_and_ors():
+    words = " ".join(f"w{i}" for i in range(100))
+    parsed = search.parse(f'{words} "exact phrase" -excluded title:plan a OR b')
+    kept = [(c.text, c.phrase, c.negated, c.field) for c in parsed.clauses]
+    assert ("exact phrase", True, False, None) in kept
+    assert ("excluded", False, True, None) in kept and ("plan", False, False, "title") in kept
+    assert ("a", False, False, None) in kept and ("b", False, False, None) in kept
+    assert len(kept) == search.query.MAX_CLAUSES
+    assert [t for t, *_ in kept[:3]] == ["w0", "w1", "w2"]  # no frequencies: the first words
 
 
 @pytest.mark.parametrize("params", [{"sort": "random"}, {"page": "0"}, {"per_page": "101"},
@@ -298,7 +344,7 @@ def test_search_page_in_khmer_and_with_a_bad_query(client, people):
     client.get("/language/km")
     html = client.get("/search", query_string={"q": "budget"}).get_data(as_text=True)
     assert '<html lang="km">' in html and "ស្វែងរក" in html
-    bad = client.get("/search", query_string={"q": "x" * 1001})
+    bad = client.get("/search", query_string={"q": "x" * (search.MAX_QUERY_CHARS + 1)})
     assert bad.status_code == 400 and 'role="alert"' in bad.get_data(as_text=True)
 
 

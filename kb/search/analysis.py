@@ -31,11 +31,13 @@ from typing import NamedTuple
 import icu
 from whoosh.analysis import (CharsetFilter, Filter, LowercaseFilter, RegexTokenizer, StemFilter,
                              StopFilter, Token, Tokenizer)
+from whoosh.lang.porter import stem as porter_stem
 from whoosh.support.charset import accent_map
 
 from kb.ingest.khmer import normalise_khmer
 
-__all__ = ["english_analyzer", "khmer_word_analyzer", "khmer_ngram_analyzer", "segment_khmer",
+__all__ = ["english_analyzer", "english_filter_chain", "EnglishTokenizer", "WordPartsFilter",
+           "spelling_words", "khmer_word_analyzer", "khmer_ngram_analyzer", "segment_khmer",
            "khmer_clusters", "KhmerWordTokenizer", "KhmerNgramTokenizer"]
 
 KHMER_BLOCKS = "\u1780-\u17FF\u19E0-\u19FF"  # Khmer, Khmer Symbols
@@ -46,7 +48,8 @@ KHMER_BLOCKS = "\u1780-\u17FF\u19E0-\u19FF"  # Khmer, Khmer Symbols
 # and COENG between them, so plain \w would cut Khmer words into stray English tokens. Combining
 # accents are allowed so that decomposed "é" stays in its word (and is folded below).
 _LATIN_CHAR = f"(?:[^\\W{KHMER_BLOCKS}]|[\u0300-\u036F])"
-# Words joined by & or . stay one token: D&D, U.S, 3.5. Apostrophes split ("council's" ->
+# Words joined by &, . or _ stay one token: D&D, U.S, 3.5, No.216, www.ncdd.gov.kh (and are
+# also indexed by their parts, see WordPartsFilter). Apostrophes split ("council's" ->
 # council), so a possessive finds the word.
 ENGLISH_TOKEN = re.compile(f"{_LATIN_CHAR}+(?:[&.]{_LATIN_CHAR}+)*")
 # Whoosh's accent_map folds precomposed letters; the combining accents of decomposed letters are
@@ -57,21 +60,176 @@ _ACCENT_FOLDING = {**accent_map, **{code: None for code in range(0x0300, 0x0370)
 class BritishSpellingFilter(Filter):
     """Folds -ise/-yse and -isation to -ize/-yze and -ization, so "decentralisation" (the usual
     spelling in Cambodian documents) finds "decentralization": Porter stems them apart. Short
-    words (rise, wise, noise) are left alone."""
+    words (rise, wise, noise) are left alone, and so are the words whose -ise is part of the
+    word, not the -ize suffix (precise, revise, exercise, promise, ...): folding those would
+    part them from their family (precise from precision and precisely)."""
 
     _SUFFIX = re.compile(r"^(.{3,}[iy])s(e|ed|es|ing|ation|ations)$")
+    # What comes before "ise" in English words that have no -ize spelling; and "-wise".
+    _NOT_SUFFIX = re.compile(
+        r"(?:^(?:prec|conc|imprec|exerc|inc|exc|circumc|rev|superv|dev|adv|telev|improv|prem"
+        r"|prom|comprom|dem|surpr|compr|enterpr|appr|repr|expert|franch|merchand|chast|cru"
+        r"|bru|pra|ra|po|no|treat|parad|desp|ar|disgu|tou|dispr|upr)i$|wi$)")
+    KEEP_ROOT_ISE = True  # tuned on Cranfield and CISI (benchmarks/relevance.py --levers)
 
     def __call__(self, tokens):
         for t in tokens:
-            t.text = self._SUFFIX.sub(r"\1z\2", t.text)
+            t.text = _british(t.text)
             yield t
 
 
-def english_analyzer():
-    """Latin-script words, lowercased, accents folded, English stop words removed, Porter stems.
-    Khmer characters never produce a token."""
+class WordPartsFilter(Filter):
+    """A word joined by . _ or & ("Sub-Decree No.216", "www.ncdd.gov.kh", "MSO_AUTO_SIZE.NONE")
+    is also indexed by its parts, so that "216", "ncdd.gov.kh" or "MSO_AUTO_SIZE" finds it, as
+    Lucene's word delimiter filter does with preserveOriginal: when indexing, the whole word
+    and its first part at the word's position, the other parts at the positions after it
+    (later words move along); in a query, only the parts, which then make a phrase of
+    consecutive positions. Parts of one letter and stop words are not parts: "D&D" and "U.S"
+    stay whole, "end.The" (a missing space) is also "end"."""
+
+    _JOINED = re.compile(r"[._&]")
+    _PART = re.compile(r"[^._&]+")
+
+    def __init__(self, stoplist=frozenset(StopFilter().stops), minsize: int = 2):
+        self.stops, self.min = frozenset(stoplist), minsize
+
+    def __call__(self, tokens):
+        shift = 0
+        for t in tokens:
+            if t.positions:
+                t.pos += shift
+            text = t.text
+            if not self._JOINED.search(text):
+                yield t
+                continue
+            parts = [m.span() for m in self._PART.finditer(text)
+                     if len(m.group()) >= self.min and m.group() not in self.stops]
+            if not parts:
+                yield t
+                continue
+            pos = t.pos if t.positions else 0
+            start = t.startchar if t.chars else 0
+            # Offsets within the word hold while it kept its length (accent folding of
+            # decomposed letters shortens it: each part is then given the whole word's span).
+            exact = t.chars and t.endchar - t.startchar == len(text)
+            end = t.endchar if t.chars else 0
+            if t.mode == "index":
+                yield t
+            for k, (a, b) in enumerate(parts):
+                t.text = text[a:b]
+                if t.positions:
+                    t.pos = pos + k
+                if t.chars:
+                    t.startchar, t.endchar = (start + a, start + b) if exact else (start, end)
+                yield t
+            shift += len(parts) - 1
+
+
+_STOP_WORDS = frozenset(StopFilter().stops)
+
+
+def spelling_words(text: str) -> list[str]:
+    """The distinct English words of `text` as "did you mean" looks for them: lowercased,
+    not stemmed, without stop words, sorted (tokenized in one pass, without Whoosh's
+    analyzer chain: the field needs no positions or frequencies)."""
+    words = {w.lower() for w in ENGLISH_TOKEN.findall(text)}
+    return sorted(w for w in words if len(w) >= 2 and w not in _STOP_WORDS)
+
+
+@functools.lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    return porter_stem(word)  # Porter2 (Snowball) measured: not better on both collections
+
+
+class EnglishTokenizer(Tokenizer):
+    """The English analysis in one pass: exactly what RegexTokenizer(ENGLISH_TOKEN) |
+    LowercaseFilter() | CharsetFilter(accent folding) | StopFilter() | WordPartsFilter() |
+    BritishSpellingFilter() | StemFilter() give (tests/search/test_analysis.py compares them),
+    without running seven generators for every word: indexing long reports spent most of its
+    analysis time passing tokens between them."""
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
+                 removestops=True, start_pos=0, start_char=0, tokenize=True, mode="",
+                 **kwargs):
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        t.boost = 1.0
+        if not tokenize:  # the whole value as one term (Whoosh asks so for range-query ends)
+            t.text = _stem(_british(value.lower().translate(_ACCENT_FOLDING)))
+            t.stopped = False
+            if positions:
+                t.pos = start_pos
+            if chars:
+                t.startchar, t.endchar = start_char, start_char + len(value)
+            yield t
+            return
+        indexing = mode == "index"
+        pos = None  # as StopFilter(renumber=True): the first word keeps its place, then +1
+        shift = 0   # as WordPartsFilter: the parts of a joined word move later words along
+        stops = _STOP_WORDS
+        for raw, match in enumerate(ENGLISH_TOKEN.finditer(value)):
+            word = match.group(0).lower()
+            if not word.isascii():
+                word = word.translate(_ACCENT_FOLDING)
+            end = start_char + match.end()
+            if len(word) < 2 or word in stops:
+                if not removestops:  # kept, marked stopped, at its own place
+                    t.text, t.stopped = word, True
+                    if keeporiginal:
+                        t.original = match.group(0)
+                    if positions:
+                        t.pos = start_pos + raw + shift
+                    if chars:
+                        t.startchar, t.endchar = start_char + match.start(), end
+                    yield t
+                continue
+            pos = start_pos + raw if pos is None else pos + 1
+            t.stopped = False
+            if keeporiginal:
+                t.original = match.group(0)
+            start = start_char + match.start()
+            parts = None
+            if "." in word or "_" in word or "&" in word:
+                parts = [m.span() for m in WordPartsFilter._PART.finditer(word)
+                         if m.end() - m.start() >= 2 and m.group() not in stops]
+            if indexing or not parts:
+                t.text = _stem(_british(word))
+                if positions:
+                    t.pos = pos + shift
+                if chars:
+                    t.startchar, t.endchar = start, end
+                yield t
+            if not parts:
+                continue
+            exact = len(word) == match.end() - match.start()
+            for k, (a, b) in enumerate(parts):
+                t.text = _stem(_british(word[a:b]))
+                if positions:
+                    t.pos = pos + shift + k
+                if chars:
+                    t.startchar, t.endchar = (start + a, start + b) if exact else (start, end)
+                yield t
+            shift += len(parts) - 1
+
+
+def _british(word: str) -> str:
+    match = BritishSpellingFilter._SUFFIX.match(word)
+    if match and not (BritishSpellingFilter.KEEP_ROOT_ISE
+                      and BritishSpellingFilter._NOT_SUFFIX.search(match.group(1))):
+        return f"{match.group(1)}z{match.group(2)}"
+    return word
+
+
+def english_filter_chain():
+    """The English analysis as a chain of Whoosh filters (what EnglishTokenizer does)."""
     return (RegexTokenizer(ENGLISH_TOKEN) | LowercaseFilter() | CharsetFilter(_ACCENT_FOLDING)
-            | StopFilter() | BritishSpellingFilter() | StemFilter())
+            | StopFilter() | WordPartsFilter() | BritishSpellingFilter() | StemFilter())
+
+
+def english_analyzer():
+    """Latin-script words, lowercased, accents folded, English stop words removed, words
+    joined by dots also by their parts, Porter stems. Khmer characters never produce a
+    token."""
+    return EnglishTokenizer()
 
 
 # --- Khmer text, normalised with a map back to the original ----------------------------------

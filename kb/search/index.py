@@ -7,6 +7,7 @@ the lock taken waits with back-off instead of failing, so several server process
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import random
@@ -27,6 +28,7 @@ from whoosh.filedb import compound as whoosh_compound
 from whoosh.filedb import filestore as whoosh_filestore
 from whoosh.index import LockError
 
+from kb.search.analysis import spelling_words
 from kb.search.schema import SCHEMA_VERSION, build_schema
 
 log = logging.getLogger(__name__)
@@ -80,7 +82,8 @@ class IndexDocument:
             "id": str(self.id), "version": self.version,
             "title": self.title, "title_km": self.title, "title_kmng": self.title,
             "body": self.body, "body_km": self.body, "body_kmng": self.body,
-            "spell": f"{self.title}\n{self.body}",
+            # Already words: the field's analyzer is not run (see spelling_words).
+            "spell": spelling_words(f"{self.title}\n{self.body}"),
             "tag": ",".join(t.replace(",", " ") for t in self.tags),
             "kind": self.kind, "objective": " ".join(self.objectives),
             "language": " ".join(self.languages), "org": self.org.lower(),
@@ -145,16 +148,34 @@ def open_index(path: str):
         return ix
 
 
+def _writer_options(procs: int) -> dict:
+    """Separate segment files: a compound file is copied into memory by every searcher. With
+    several processes, Whoosh's MpWriter analyses the documents in `procs` child processes,
+    each writing a segment of its own, which are added as they are (multisegment: merging them
+    would cost about what was saved)."""
+    options = {"compound": False}
+    if procs > 1:
+        options.update(procs=procs, multisegment=True, batchsize=PARALLEL_BATCH)
+    return options
+
+
+# Documents handed to a child process at a time by a parallel writer; a write of fewer
+# documents than PARALLEL_FROM is not shared out (starting processes costs more than it saves).
+PARALLEL_BATCH = 32
+PARALLEL_FROM = 64
+
+
 @contextmanager
-def writer(path: str, wait: float = 30.0, **options) -> Iterator:
+def writer(path: str, wait: float = 30.0, procs: int = 1, **options) -> Iterator:
     """A writer on the index, waiting (with jittered exponential back-off) up to `wait` seconds
-    for another writer to finish. Commits on success, cancels on error."""
+    for another writer to finish. Commits on success, cancels on error. `procs` > 1 analyses
+    the documents added in that many child processes (for bulk writes from the command line:
+    a server process should not fork)."""
     ix = open_index(path)
     deadline, delay = time.monotonic() + wait, 0.02
     while True:
         try:
-            # Separate segment files: a compound file is copied into memory by every searcher.
-            w = ix.writer(compound=False, **options)
+            w = ix.writer(**_writer_options(procs), **options)
             break
         except LockError:
             if time.monotonic() >= deadline:
@@ -170,17 +191,32 @@ def writer(path: str, wait: float = 30.0, **options) -> Iterator:
 
 
 def write_latest(path: str, read: Callable[[], tuple[list[IndexDocument], list[int]]],
-                 wait: float = 30.0) -> list[IndexDocument]:
+                 wait: float = 30.0, procs: int = 1) -> list[IndexDocument]:
     """Take the writer lock, then call `read()` for the documents to add or replace and the ids
     to remove, and write them in one commit. Reading only once the lock is held means a writer
-    can never put back an older version of a document after another wrote a newer one."""
-    with writer(path, wait=wait) as w:
+    can never put back an older version of a document after another wrote a newer one.
+    `procs`: see writer()."""
+    with writer(path, wait=wait, procs=procs) as w:
         documents, deleted_ids = read()
         for resource_id in deleted_ids:
             w.delete_by_term("id", str(resource_id))
         for document in documents:
             w.update_document(**document.fields())
+    if procs > 1:
+        _rewrite_missing(path, documents, wait)
     return documents
+
+
+def _rewrite_missing(path: str, documents: list[IndexDocument], wait: float) -> None:
+    """Whoosh's parallel writer does not say when a child process failed: its documents are
+    simply not there. Look, and write any that are missing with a single writer."""
+    with open_index(path).searcher() as searcher:
+        # Only those absent: another writer may have written a newer version meanwhile.
+        missing = [d for d in documents if searcher.document(id=str(d.id)) is None]
+    if missing:
+        log.warning("the parallel index writer lost %d of %d documents; writing them again",
+                    len(missing), len(documents))
+        write(path, missing, wait=wait)
 
 
 def write(path: str, documents: Iterable[IndexDocument], deleted_ids: Iterable[int] = (),
@@ -203,13 +239,13 @@ def rebuild(path: str, documents: Iterable[IndexDocument], procs: int = 1,
         shutil.rmtree(building)
     create_index(str(building))
     ix = whoosh_index.open_dir(str(building), indexname=INDEX_NAME)
-    options = {"limitmb": limitmb, "compound": False}  # see writer()
-    if procs > 1:
-        options["procs"] = procs
     count = 0
-    w = ix.writer(**options)
+    documents = iter(documents)
+    first = list(itertools.islice(documents, PARALLEL_FROM))
+    w = ix.writer(limitmb=limitmb,
+                  **_writer_options(procs if len(first) >= PARALLEL_FROM else 1))
     try:
-        for document in documents:
+        for document in itertools.chain(first, documents):
             w.add_document(**document.fields())
             count += 1
     except BaseException:

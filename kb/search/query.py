@@ -7,7 +7,9 @@
     title:word  tag:name  org:CARD   one field (title: takes a word or a "phrase")
 
 There are no wildcards, regular expressions, fuzzy terms or ranges: nothing a visitor types can
-expand into millions of terms. Brackets are ignored. Every word is looked for in English (stemmed)
+expand into millions of terms. Brackets are ignored. A long query (a pasted paragraph: "find
+documents like this one") is answered with its most informative words: the MAX_CLAUSES words
+that the fewest documents contain, beside every phrase, field, exclusion and OR it has. Every word is looked for in English (stemmed)
 and Khmer (dictionary words and character-cluster n-grams, as a phrase, so Khmer typed without
 spaces is found however it is segmented), and expanded with the glossary's equivalents.
 """
@@ -15,7 +17,8 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 from whoosh import query as wq
 
@@ -24,11 +27,15 @@ from kb.search.analysis import english_analyzer, khmer_ngram_analyzer, khmer_wor
 from kb.search.schema import (ENGLISH_FIELDS, KHMER_NGRAM_FIELDS, KHMER_WORD_FIELDS,
                               TITLE_FIELDS)
 
-MAX_QUERY_CHARS = 1000
+MAX_QUERY_CHARS = 5000
 MAX_CLAUSES = 64
 # Up to this many words a query means "all of them"; longer ones are questions, ranked by how
 # many of their words a document has (and how rare those are).
 ALL_WORDS_UP_TO = 4
+# Whether a hyphenated word ("boundary-layer") is its words, each on its own, rather than
+# the phrase of them (tuned on Cranfield and CISI, benchmarks/relevance.py --levers).
+HYPHENATED_AS_WORDS = True
+_HYPHEN = re.compile(r"(?<=[^\W_])-(?=[^\W_])")
 
 _english, _khmer_words, _khmer_ngrams = english_analyzer(), khmer_word_analyzer(), \
     khmer_ngram_analyzer()
@@ -46,9 +53,16 @@ class Or(wq.Or):
     matcher_type = wq.Or.DEFAULT_MATCHER
 
 
+class AnyField(Or):
+    """One word looked for in several fields (title and body), which the evaluator may score
+    as one BM25F term (kb.search.evaluate): its frequency in each field, normalised by that
+    field's length and weighted by its boost, summed before saturation. Whoosh itself (and the
+    evaluator without it) adds up a BM25 score per field."""
+
+
 class QueryError(ValueError):
-    """The query cannot be run as typed; str() says why in English, `reason` ("too_long",
-    "too_many_words") and `limit` let the interface say it in the reader's language."""
+    """The query cannot be run as typed; str() says why in English, `reason` ("too_long") and
+    `limit` let the interface say it in the reader's language."""
 
     def __init__(self, message: str, reason: str, limit: int):
         super().__init__(message)
@@ -62,6 +76,7 @@ class Clause:
     phrase: bool = False
     negated: bool = False
     or_with_previous: bool = False
+    weight: float = 1.0        # a word said several times in a long query: once, this heavy
 
 
 @dataclass
@@ -70,10 +85,12 @@ class ParsedQuery:
     clauses: list[Clause]
     english_words: list[str] = field(default_factory=list)  # as typed, for "did you mean"
     match_all: bool = True
+    left_out: int = 0             # words of a long query not searched for (the commonest)
 
     def with_any_words(self) -> "ParsedQuery":
         """The same words, any of them (the fallback when all of them match nothing)."""
-        return build(self.clauses, self._glossary, match_all=False)
+        return replace(build(self.clauses, self._glossary, match_all=False),
+                       left_out=self.left_out)
 
     _glossary: list[list[str]] = field(default_factory=list, repr=False)
 
@@ -98,13 +115,13 @@ def tokenize(text: str) -> list[Clause]:
         body = phrase if phrase is not None else word
         if not body or not body.strip("-"):
             continue  # a lone '-' or an empty pair of quotes
-        clauses.append(Clause(body.strip(), (match.group("field") or "").lower() or None,
-                              phrase is not None, bool(match.group("neg")) or pending_not,
-                              pending_or))
+        parts = _HYPHEN.split(body.strip()) if phrase is None and HYPHENATED_AS_WORDS else \
+            [body.strip()]
+        for number, part in enumerate(parts):
+            clauses.append(Clause(part, (match.group("field") or "").lower() or None,
+                                  phrase is not None, bool(match.group("neg")) or pending_not,
+                                  pending_or and number == 0))
         pending_or = pending_not = False
-        if len(clauses) > MAX_CLAUSES:
-            raise QueryError(f"The search has too many words: at most {MAX_CLAUSES}.",
-                             "too_many_words", MAX_CLAUSES)
     return clauses
 
 
@@ -123,8 +140,10 @@ def text_query(text: str, fields: tuple[str, ...] | None = None) -> wq.Query | N
     parts = []
     english = _tokens(_english, text)
     if english:
-        parts.append(Or([_sequence(f, english) for f in ENGLISH_FIELDS
-                            if wanted is None or f in wanted]))
+        per_field = [_sequence(f, english) for f in ENGLISH_FIELDS
+                     if wanted is None or f in wanted]
+        one_word = len(english) == 1 and len(per_field) > 1
+        parts.append(AnyField(per_field) if one_word else Or(per_field))
     if contains_khmer(text):
         khmer = []
         words = _tokens(_khmer_words, text)
@@ -204,6 +223,8 @@ def build(clauses: list[Clause], glossary: list[list[str]] | None = None,
             continue
         q = _clause_query(clause)
         if q is not None:
+            if clause.weight != 1.0:
+                q.boost *= clause.weight
             units.append((q, clause.or_with_previous))
         i += 1
 
@@ -224,8 +245,8 @@ def build(clauses: list[Clause], glossary: list[list[str]] | None = None,
     elif match_all:
         positive = wq.And(terms)
     else:
-        # Any of the words; a document with more of them gets a higher score.
-        positive = Or(terms, scale=0.9)
+        # Any of the words; a document with more (or rarer) of them gets a higher score.
+        positive = Or(terms)
 
     excluded = [q for q in (_clause_query(c) for c in negatives) if q is not None]
     if excluded:
@@ -248,6 +269,58 @@ def _clause_query(clause: Clause) -> wq.Query | None:
     return text_query(clause.text)
 
 
-def parse(text: str, glossary: list[list[str]] | None = None) -> ParsedQuery:
-    """Parse what a member typed. Raises QueryError for input that cannot be run."""
-    return build(tokenize(text or ""), glossary)
+def _searchable(clause: Clause) -> bool:
+    """Whether a plain word can match anything (stop words and punctuation cannot)."""
+    return bool(_tokens(_english, clause.text)) or contains_khmer(clause.text)
+
+
+def informative(clauses: list[Clause], frequencies: Callable[[list[str]], list[int]] | None
+                ) -> tuple[list[Clause], int]:
+    """At most MAX_CLAUSES clauses: every phrase, field, exclusion and OR, and the distinct
+    plain words that the fewest documents contain (`frequencies(texts)`: how many documents
+    contain each text; without it, the first words), in the order typed, each as heavy as the
+    number of times it was typed (what repeating a word does in a short query). Returns the
+    clauses and how many distinct words were left out."""
+    if len(clauses) <= MAX_CLAUSES:
+        return clauses, 0
+    in_or = {i for i, c in enumerate(clauses) if c.or_with_previous}
+    in_or |= {i - 1 for i in in_or}
+    kept, plain, first_of = [], [], {}
+    times: dict[int, int] = {}
+    for i, clause in enumerate(clauses):
+        if clause.phrase or clause.field or clause.negated or i in in_or:
+            kept.append(i)
+        elif _searchable(clause):
+            first = first_of.setdefault(_normal(clause.text), i)
+            times[first] = times.get(first, 0) + 1
+            if first == i:
+                plain.append(i)
+    room = max(0, MAX_CLAUSES - len(kept))
+    texts = [clauses[i].text for i in plain]
+    counts = frequencies(texts) if frequencies is not None and len(plain) > room else \
+        [1] * len(texts)
+    # A word no document contains cannot match: it goes last. Ties: the first typed first.
+    ranked = sorted(range(len(plain)), key=lambda k: (counts[k] == 0, counts[k], k))
+    chosen = set(kept) | {plain[k] for k in ranked[:room]}
+    return ([replace(c, weight=float(times.get(i, 1))) for i, c in enumerate(clauses)
+             if i in chosen], max(0, len(plain) - room))
+
+
+def term_groups(text: str) -> list[list[tuple[str, str]]]:
+    """The index terms a word stands for: one group per token, each group the (field, term)
+    pairs any of which finds it (a word is as rare as its rarest token)."""
+    groups = [[(f, t) for f in ENGLISH_FIELDS] for t in _tokens(_english, text)]
+    if contains_khmer(text):
+        words = _tokens(_khmer_words, text)
+        groups += [[(f, t) for f in KHMER_WORD_FIELDS] for t in words]
+        if not words:
+            groups += [[(f, t) for f in KHMER_NGRAM_FIELDS] for t in _tokens(_khmer_ngrams, text)]
+    return groups
+
+
+def parse(text: str, glossary: list[list[str]] | None = None,
+          frequencies: Callable[[list[str]], list[int]] | None = None) -> ParsedQuery:
+    """Parse what a member typed; a long query keeps its most informative words (see
+    `informative`). Raises QueryError for input that cannot be run (too long to read)."""
+    clauses, left_out = informative(tokenize(text or ""), frequencies)
+    return replace(build(clauses, glossary), left_out=left_out)

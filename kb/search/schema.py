@@ -5,14 +5,12 @@ place names) goes into three fields, one per analyzer: English words, Khmer word
 n-grams. Each analyzer keeps only its own script, so mixed-script text is handled run by run.
 """
 from whoosh.fields import DATETIME, ID, KEYWORD, TEXT, Schema
-from whoosh.analysis import LowercaseFilter, RegexTokenizer, StopFilter
 
-from kb.search.analysis import (ENGLISH_TOKEN, english_analyzer, khmer_ngram_analyzer,
-                                khmer_word_analyzer)
+from kb.search.analysis import english_analyzer, khmer_ngram_analyzer, khmer_word_analyzer
 
 # Bump when the fields or analyzers change: `kb check` then reports the index as outdated and
 # `kb reindex` (or `kb check --repair`) rebuilds it.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Text fields by the part of a resource they hold; each is searched for every query word.
 TITLE_FIELDS = ("title", "title_km", "title_kmng")
@@ -40,12 +38,15 @@ def build_schema() -> Schema:
         title=TEXT(analyzer=english, field_boost=TITLE_BOOST),
         title_km=TEXT(analyzer=khmer_words, field_boost=TITLE_BOOST),
         title_kmng=TEXT(analyzer=khmer_ngrams, field_boost=TITLE_BOOST * KHMER_NGRAM_BOOST),
-        body=TEXT(analyzer=english),
-        body_km=TEXT(analyzer=khmer_words),
-        body_kmng=TEXT(analyzer=khmer_ngrams, field_boost=KHMER_NGRAM_BOOST),
-        # Unstemmed English words, for "did you mean" (no positions needed).
-        spell=TEXT(analyzer=RegexTokenizer(ENGLISH_TOKEN) | LowercaseFilter() | StopFilter(),
-                   phrase=False),
+        # The body keeps each term's character offsets as well as its positions: snippets are
+        # cut and marked from them (kb.search.highlight), without analysing the text again.
+        body=TEXT(analyzer=english, chars=True),
+        body_km=TEXT(analyzer=khmer_words, chars=True),
+        body_kmng=TEXT(analyzer=khmer_ngrams, field_boost=KHMER_NGRAM_BOOST, chars=True),
+        # Unstemmed English words, for "did you mean": which documents have them, nothing more
+        # (no positions, frequencies or lengths: the cheapest postings to write). Given as
+        # lists of words (kb.search.analysis.spelling_words), so the analyzer is not run.
+        spell=KEYWORD(scorable=False),
         tag=KEYWORD(commas=True, lowercase=True, scorable=True),
         kind=ID(sortable=True),
         objective=KEYWORD,

@@ -1,29 +1,41 @@
-"""Running searches: access filter, facets, sorting, time limit, did-you-mean, more like this.
+"""Running searches: access, filters, facets, sorting, time limit, did-you-mean, more like this.
 
-Facet counts are taken over exactly the documents the reader may see, so a hidden resource never
-shows in a count. They are computed from per-generation tables of "which documents have this
-value" (built once each time the index changes) intersected with the matching documents, which
-costs far less than Whoosh's per-document grouping on large result sets.
+A query is evaluated over whole posting lists (kb.search.evaluate) into a mask of matching
+documents and their scores. That evaluation depends on the query alone, so it is cached per
+index generation: a facet click, the next page or another reader's identical search reuses it.
+What a reader may see is applied afterwards, as a mask of its own — the reader class's mask
+(anonymous, signed in, editor) is computed once per generation, a reader's own unpublished
+resources are added per request — so totals, facets, the page and its snippets only ever count
+what this reader may see, whatever was cached.
 """
 from __future__ import annotations
 
-import threading
-from collections import Counter
+import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from whoosh import collectors, scoring
+import numpy as np
+from whoosh import scoring
 from whoosh import query as wq
 
+from kb.search import highlight
+from kb.search.evaluate import Evaluator, Matches, query_key, top
 from kb.search.index import open_index
-from kb.search.query import Or, ParsedQuery
+from kb.search.postings import View
+from kb.search.query import Or, ParsedQuery, term_groups
 from kb.search.schema import FACET_FIELDS, SPELLING_FIELD
 
 # BM25F parameters, tuned on Cranfield and CISI (benchmarks/relevance.py).
 BM25_B, BM25_K1 = 0.8, 1.6
+# The inverse document frequency: Whoosh's log(N / (df + 1)) + 1, or Lucene's (and bm25s's)
+# log(1 + (N - df + 0.5) / (df + 0.5)), which gives words in most documents almost nothing.
+IDF = "lucene"
+# A word in the title and the body scored as one BM25F term (see query.AnyField) rather than
+# as two BM25 scores added up.
+COMBINED_FIELDS = False
 SORTS = {"newest": ("date", True), "oldest": ("date", False), "title": ("title_sort", False),
          "published": ("published", True)}
-# Many-valued facets (tags, organisations) are counted per document; few-valued by intersection.
-_INTERSECT_UP_TO = 64
 # Spelling candidates looked at per unknown word, closest first, before giving up on it.
 SUGGESTION_CANDIDATES = 10
 
@@ -42,28 +54,66 @@ class Filters:
     year_to: int | None = None
 
 
+@dataclass(frozen=True)
+class Highlight:
+    """Where a result's matches are in its body as indexed (version says which version of the
+    resource that body was)."""
+    version: str
+    spans: tuple[tuple[int, int], ...]
+
+
 @dataclass
 class SearchOutcome:
     total: int
     hits: list[tuple[int, float]]            # (resource id, score), this page
     facets: dict[str, dict[str, int]]
-    terms: set[tuple[str, str]]              # (field, term) matched, for highlighting
+    terms: list[tuple[str, tuple[str, ...]]]  # (field, words) looked for, for highlighting
     timed_out: bool = False
+    highlights: dict[int, Highlight] = field(default_factory=dict)  # resource id -> matches
 
 
-def weighting():
-    return scoring.BM25F(B=BM25_B, K1=BM25_K1)
+class Weighting(scoring.BM25F):
+    """Whoosh's BM25F with a choice of idf (see IDF) and of combining fields (see
+    COMBINED_FIELDS, applied by kb.search.evaluate)."""
+
+    def __init__(self, B: float, K1: float, idf: str = "whoosh",
+                 combined_fields: bool = False):
+        super().__init__(B=B, K1=K1)
+        self.idf_formula, self.combined_fields = idf, combined_fields
+
+    def idf_from(self, df: int, n: int) -> float:
+        """The idf of a term in `df` of `n` documents."""
+        if self.idf_formula == "lucene":
+            return math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return math.log(n / (df + 1)) + 1
+
+    def idf(self, searcher, fieldname, text):
+        parent = searcher.get_parent()
+        return self.idf_from(parent.doc_frequency(fieldname, text), parent.doc_count_all())
 
 
-def access_filter(reader: Reader) -> wq.Query | None:
-    """Drafts and other unpublished resources: their owner and editors. Published ones: anyone
-    for public resources, signed-in readers for members-only ones."""
+def weighting() -> Weighting:
+    return Weighting(BM25_B, BM25_K1, IDF, COMBINED_FIELDS)
+
+
+def _access(view: View, reader: Reader) -> np.ndarray:
+    """The live documents `reader` may see. Drafts and other unpublished resources: their
+    owner and editors. Published ones: anyone for public resources, signed-in readers for
+    members-only ones."""
     if reader.sees_everything:
-        return None
-    published = wq.Term("status", "published")
+        return view.live
     if reader.user_id is None:
-        return wq.And([published, wq.Term("visibility", "public")])
-    return Or([published, wq.Term("owner", str(reader.user_id))])
+        return view.snapshot.get(("access", "anonymous"), lambda: (
+            view.live & view.term_mask("status", "published")
+            & view.term_mask("visibility", "public")))
+    signed_in = view.snapshot.get(("access", "signed in"), lambda: (
+        view.live & view.term_mask("status", "published")))
+    own = view.postings("owner", str(reader.user_id))[0]
+    if not len(own):
+        return signed_in
+    allowed = signed_in.copy()
+    allowed[own] = view.live[own]
+    return allowed
 
 
 def filter_query(filters: Filters) -> list[wq.Query]:
@@ -85,101 +135,70 @@ def filter_query(filters: Filters) -> list[wq.Query]:
     return parts
 
 
-class _FacetTables:
-    """For one index generation: value -> frozenset(docnums) per facet, and for many-valued
-    facets docnum -> values."""
-
-    def __init__(self, searcher):
-        self.by_value: dict[str, dict[str, frozenset]] = {}
-        self.by_doc: dict[str, dict[int, tuple]] = {}
-        reader = searcher.reader()
-        for name, fieldname in FACET_FIELDS.items():
-            values: dict[str, frozenset] = {}
-            for term in reader.lexicon(fieldname):
-                value = term.decode("utf-8") if isinstance(term, bytes) else term
-                if not value:
-                    continue  # "no organisation", "no place": not a facet value
-                docs = frozenset(searcher.docs_for_query(wq.Term(fieldname, value)))
-                if docs:
-                    values[value] = docs
-            self.by_value[name] = values
-            if len(values) > _INTERSECT_UP_TO:
-                per_doc: dict[int, list] = {}
-                for value, docs in values.items():
-                    for docnum in docs:
-                        per_doc.setdefault(docnum, []).append(value)
-                self.by_doc[name] = {d: tuple(v) for d, v in per_doc.items()}
-
-    def counts(self, name: str, matching: set[int] | frozenset) -> dict[str, int]:
-        if name in self.by_doc:
-            counter: Counter = Counter()
-            table = self.by_doc[name]
-            for docnum in matching:
-                counter.update(table.get(docnum, ()))
-            return dict(counter.most_common())
-        counts = {value: len(docs & matching) if len(docs) > len(matching)
-                  else len(matching & docs) for value, docs in self.by_value[name].items()}
-        return dict(sorted(((v, c) for v, c in counts.items() if c),
-                           key=lambda item: (-item[1], item[0])))
+def _restriction(view: View, evaluator: Evaluator, reader: Reader, filters: Filters
+                 ) -> np.ndarray:
+    allowed = _access(view, reader)
+    for part in filter_query(filters):
+        allowed = allowed & evaluator.evaluate(part).mask
+    return allowed
 
 
-_tables: dict[tuple, _FacetTables] = {}
-_tables_lock = threading.Lock()
-
-
-def _facet_tables(path: str, searcher) -> _FacetTables:
-    key = (path, searcher.reader().generation(), searcher.doc_count_all())
-    with _tables_lock:
-        tables = _tables.get(key)
-        if tables is None:
-            for old in [k for k in _tables if k[0] == path]:
-                del _tables[old]
-            tables = _tables[key] = _FacetTables(searcher)
-        return tables
+def _matches(view: View, evaluator: Evaluator, query: wq.Query) -> Matches:
+    """The query's evaluation, from this generation's cache when it was evaluated before."""
+    w = evaluator.weighting
+    key = (query_key(query), w.idf_formula, w.combined_fields, w.B, w.K1)
+    cached = view.snapshot.evaluations.get(key)
+    if cached is not None:
+        return cached
+    matches = evaluator.evaluate(query)
+    if not evaluator.timed_out:  # a partial answer is not kept
+        view.snapshot.evaluations.put(key, matches)
+    return matches
 
 
 def search(path: str, parsed: ParsedQuery, reader: Reader, filters: Filters, *,
            sort: str = "relevance", page: int = 1, per_page: int = 20,
-           time_limit: float = 5.0, with_facets: bool = True) -> SearchOutcome:
+           time_limit: float = 5.0, with_facets: bool = True,
+           with_highlights: bool = True) -> SearchOutcome:
+    deadline = time.monotonic() + time_limit
     ix = open_index(path)
-    restrictions = filter_query(filters)
-    allowed = access_filter(reader)
-    if allowed is not None:
-        restrictions.append(allowed)
-    q = parsed.query if parsed.query is not None else wq.Every()
-    with ix.searcher(weighting=weighting()) as searcher:
-        full = wq.And([q] + restrictions) if restrictions else q
-        matching = set(searcher.docs_for_query(full))
+    w = weighting()
+    with ix.searcher(weighting=w) as searcher:
+        view = View(path, searcher)
+        evaluator = Evaluator(view, w, deadline)
+        matching = _restriction(view, evaluator, reader, filters)
+        scores = None
+        if parsed.query is not None:
+            matches = _matches(view, evaluator, parsed.query)
+            matching = matching & matches.mask
+            scores = matches.scores
         facets = {}
         if with_facets:
-            tables = _facet_tables(path, searcher)
-            facets = {name: tables.counts(name, matching) for name in FACET_FIELDS}
+            facets = {name: view.facet_counts(fieldname, matching)
+                      for name, fieldname in FACET_FIELDS.items()}
+        candidates = np.flatnonzero(matching)
         limit = max(1, page * per_page)
-        sortedby, reverse = None, False
-        if sort in SORTS:
-            sortedby, reverse = SORTS[sort]
-        elif parsed.query is None:
-            sortedby, reverse = SORTS["newest"]
+        sortedby, descending = SORTS.get(sort, (None, False))
+        if sortedby is None and scores is None:
+            sortedby, descending = SORTS["newest"]
         if sortedby is None:
-            # replace=0: no matcher replacement (Whoosh's top-k pruning), which returned a
-            # wrong top 20 for 6 of 18 long queries checked against a full ranking.
-            collector = collectors.TopCollector(limit=limit, replace=0)
+            ranked = top(candidates, scores[candidates], limit, descending=True)
         else:
-            collector = searcher.collector(limit=limit, sortedby=sortedby, reverse=reverse)
-        timed = collectors.TimeLimitCollector(collector, time_limit, use_alarm=False)
-        timed_out = False
-        try:
-            searcher.search_with_collector(full, timed)
-        except collectors.TimeLimit:
-            timed_out = True
-        results = timed.results()
-        start = (page - 1) * per_page
-        # Sorted results carry the sort key where the score would be.
-        hits = [(int(hit["id"]), float(hit.score) if sortedby is None and hit.score else 0.0)
-                for hit in results[start:start + per_page]]
-        terms = {(f, t.decode("utf-8") if isinstance(t, bytes) else t)
-                 for f, t in (parsed.query.iter_all_terms() if parsed.query is not None else [])}
-        return SearchOutcome(len(matching), hits, facets, terms, timed_out)
+            ranked = top(candidates, view.sort_key(sortedby)[candidates], limit, descending)
+        shown = [int(d) for d in ranked[(page - 1) * per_page:page * per_page]]
+        stored = {d: searcher.stored_fields(d) for d in shown}
+        # Sorted results carry no score.
+        hits = [(int(stored[d]["id"]), float(scores[d]) if sortedby is None else 0.0)
+                for d in shown]
+        units = highlight.units_of(parsed.query)
+        spans = (highlight.match_spans(searcher, shown, units)
+                 if units and shown and with_highlights else {})
+        # Without offsets in the index, the service finds the matches in the text itself.
+        highlights = {} if spans is None else {
+            int(stored[d]["id"]): Highlight(stored[d].get("version", ""), tuple(spans.get(d, ())))
+            for d in shown}
+        return SearchOutcome(len(candidates), hits, facets, units, evaluator.timed_out,
+                             highlights)
 
 
 def suggest_spelling(path: str, words: list[str], reader: Reader) -> str | None:
@@ -191,15 +210,12 @@ def suggest_spelling(path: str, words: list[str], reader: Reader) -> str | None:
         return None
     ix = open_index(path)
     with ix.searcher() as searcher:
-        allowed = access_filter(reader)
+        view = View(path, searcher)
+        allowed = _access(view, reader)
 
         def visible(term: str) -> bool:
-            if searcher.doc_frequency(SPELLING_FIELD, term) == 0:
-                return False
-            if allowed is None:
-                return True
-            query = wq.And([wq.Term(SPELLING_FIELD, term), allowed])
-            return next(iter(searcher.docs_for_query(query)), None) is not None
+            ids = view.postings(SPELLING_FIELD, term)[0]
+            return bool(len(ids)) and bool(allowed[ids].any())
 
         corrector = searcher.corrector(SPELLING_FIELD)
         changed, out = False, []
@@ -221,7 +237,8 @@ def more_like_this(path: str, resource_id: int, text: str, reader: Reader,
                    limit: int = 5) -> list[int]:
     """Resources whose words are most like `text` (the resource's own title and body)."""
     ix = open_index(path)
-    with ix.searcher(weighting=weighting()) as searcher:
+    w = weighting()
+    with ix.searcher(weighting=w) as searcher:
         wanted = []
         for fieldname in ("body", "body_km"):
             for term, _weight in searcher.key_terms_from_text(fieldname, text[:20000],
@@ -229,16 +246,31 @@ def more_like_this(path: str, resource_id: int, text: str, reader: Reader,
                 wanted.append(wq.Term(fieldname, term))
         if not wanted:
             return []
-        q = Or(wanted)
-        restrictions = [wq.Not(wq.Term("id", str(resource_id)))]
-        allowed = access_filter(reader)
-        if allowed is not None:
-            restrictions.append(allowed)
-        results = searcher.search(wq.And([q] + restrictions), limit=limit)
-        return [int(hit["id"]) for hit in results]
+        view = View(path, searcher)
+        evaluator = Evaluator(view, w)
+        matches = evaluator.evaluate(Or(wanted))
+        matching = matches.mask & _access(view, reader)
+        matching[view.postings("id", str(resource_id))[0]] = False
+        candidates = np.flatnonzero(matching)
+        ranked = top(candidates, matches.scores[candidates], limit, descending=True)
+        return [int(searcher.stored_fields(int(d))["id"]) for d in ranked]
+
+
+def frequencies(path: str) -> Callable[[list[str]], list[int]]:
+    """For kb.search.parse: how many documents contain each of some words (a word of several
+    tokens: its rarest token)."""
+    def count_documents(texts: list[str]) -> list[int]:
+        with open_index(path).searcher() as searcher:
+            reader = searcher.reader()
+            out = []
+            for text in texts:
+                groups = term_groups(text)
+                out.append(min((max(reader.doc_frequency(f, t) for f, t in group)
+                                for group in groups), default=0))
+            return out
+    return count_documents
 
 
 def count(path: str) -> int:
     with open_index(path).searcher() as searcher:
         return searcher.doc_count()
-

@@ -137,7 +137,8 @@ def import_files(actor: User, files: list[Path], defaults: dict, publish: bool =
         summary = _Import(actor, defaults, publish, on_progress).run(files, workers,
                                                                      progress_factory)
     started = time.perf_counter()
-    flushed = indexing.flush()
+    # A command, not a server: the index is written by a process per core.
+    flushed = indexing.flush(procs=os.cpu_count() or 1)
     summary.seconds["indexing"] = time.perf_counter() - started
     log.info("indexed %d resources in %.1f s", flushed.written, summary.seconds["indexing"])
     if flushed.left:

@@ -16,6 +16,7 @@ from the database and then catches up. One machine works exactly the same way.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import socket
 import threading
@@ -59,22 +60,32 @@ def version_of(resource: Resource) -> str:
     return resource.updated_at.isoformat() if resource.updated_at else ""
 
 
+def shown_text(resource: Resource) -> str:
+    """The text a search result's snippet is cut from: the summary and the files' text. The
+    indexed body starts with exactly this text, so the character offsets the index keeps
+    for the body are offsets in it (kb.search.highlight)."""
+    files = "\n".join(f.text for f in resource.current_files if f.text)
+    return f"{_plain_summary(resource.summary_html or '')}\n{files}".strip()
+
+
+# Summaries are shown as plain text in every result they appear in: converted once each.
+_plain_summary = functools.lru_cache(maxsize=4096)(plain_text)
+
+
 def document_for(resource: Resource) -> search.IndexDocument:
     """What the index holds of a resource: its words in every language and its facets."""
     place_names = []
     for place in (resource.commune, resource.district, resource.province):
         if place is not None:
             place_names += [place.name_en, place.name_km]
-    files_text = "\n".join(f.text for f in resource.current_files if f.text)
     body = "\n".join(part for part in [
-        plain_text(resource.summary_html),
+        shown_text(resource),  # first: see shown_text
         " ".join(a.name for a in resource.authors),
         resource.event,
         " ".join(t.name for t in resource.tags),
         (resource.organisation.short_name + " " + resource.organisation.name_en + " "
          + resource.organisation.name_km) if resource.organisation else "",
         " ".join(n for n in place_names if n),
-        files_text,
     ] if part)
     when = resource.date or (resource.created_at.date() if resource.created_at else None)
     moment = datetime.combine(when, time()) if when else datetime(1970, 1, 1)
@@ -203,15 +214,17 @@ def _apply_lock(path: str) -> threading.Lock:
         return _apply_locks.setdefault(path, threading.Lock())
 
 
-def catch_up(wait: float | None = None) -> FlushResult:
+def catch_up(wait: float | None = None, procs: int = 1) -> FlushResult:
     """Apply every change-log entry this node's index has not applied yet (rebuilding the
-    index first when it is missing or too far behind). Uses its own database sessions."""
+    index first when it is missing or too far behind). Uses its own database sessions.
+    `procs` > 1 (commands only, never a server process) analyses a large batch in that many
+    processes."""
     path = _index_path()
     wait = current_app.config.get("INDEX_WRITE_WAIT", 30.0) if wait is None else wait
     result = FlushResult()
     with _apply_lock(path):
         with Session(db.engine) as session:
-            progress = _progress_for(session, path, result)
+            progress = _progress_for(session, path, result, procs)
             while True:
                 rows = list(session.execute(
                     select(IndexChange.seq, IndexChange.resource_id)
@@ -221,7 +234,7 @@ def catch_up(wait: float | None = None) -> FlushResult:
                 if todo:
                     try:
                         written, removed = _apply(session, path, {rid for _s, rid in todo},
-                                                  wait)
+                                                  wait, procs)
                     except search.IndexBusy as busy:
                         log.warning("search index busy; the log waits: %s", busy)
                         result.errors.append(str(busy))
@@ -238,12 +251,13 @@ def catch_up(wait: float | None = None) -> FlushResult:
     return result
 
 
-def flush(deleted_ids=(), wait: float | None = None) -> FlushResult:
+def flush(deleted_ids=(), wait: float | None = None, procs: int = 1) -> FlushResult:
     """The name the callers of the former flag-based indexer know: catch up."""
-    return catch_up(wait=wait)
+    return catch_up(wait=wait, procs=procs)
 
 
-def _apply(session: Session, path: str, ids: set[int], wait: float) -> tuple[int, int]:
+def _apply(session: Session, path: str, ids: set[int], wait: float,
+           procs: int = 1) -> tuple[int, int]:
     """Write these resources as the database has them now; remove those it no longer has.
     The rows are read once the index's writer lock is held, so no writer can put back an older
     version after another wrote a newer one."""
@@ -255,7 +269,8 @@ def _apply(session: Session, path: str, ids: set[int], wait: float) -> tuple[int
         present = {r.id for r in found}
         return [document_for(r) for r in found], sorted(ids - present)
 
-    search.write_latest(path, read_latest, wait=wait)
+    search.write_latest(path, read_latest, wait=wait,
+                        procs=procs if len(ids) >= search.PARALLEL_FROM else 1)
     return len(found), len(ids) - len(found)
 
 
@@ -274,7 +289,8 @@ def _advance(progress: _Progress, highest_seen: int) -> None:
         progress.through = following
 
 
-def _progress_for(session: Session, path: str, result: FlushResult) -> _Progress:
+def _progress_for(session: Session, path: str, result: FlushResult,
+                  procs: int = 1) -> _Progress:
     """This node's place in the log, rebuilding the index first when it cannot catch up: no
     index, no record of its place, a place the log does not have (a restored database), or a
     place behind what was pruned."""
@@ -285,7 +301,7 @@ def _progress_for(session: Session, path: str, result: FlushResult) -> _Progress
     known = _progress.get(path)
     if (through is None or through > highest or through < pruned
             or not search.schema_is_current(path)):
-        _rebuild(session, path)
+        _rebuild(session, path, procs)
         result.rebuilt = True
         through = search.applied_through(path) or 0
         known = None
@@ -294,11 +310,11 @@ def _progress_for(session: Session, path: str, result: FlushResult) -> _Progress
     return known
 
 
-def _rebuild(session: Session, path: str) -> int:
+def _rebuild(session: Session, path: str, procs: int = 1) -> int:
     """Build the index anew from the database; it holds the log up to the entry that was last
     when the rows were read (later entries are applied after)."""
     through = session.scalar(select(func.max(IndexChange.seq))) or 0
-    count = search.rebuild(path, all_documents())
+    count = search.rebuild(path, all_documents(), procs=procs)
     search.record_applied_through(path, through)
     _progress.pop(path, None)
     log.info("search index rebuilt from the database: %d resources, log entry %d",
@@ -339,8 +355,8 @@ def reindex(procs: int = 1) -> int:
     """Rebuild this node's index from the database, then apply what changed meanwhile."""
     path = _index_path()
     with _apply_lock(path), Session(db.engine) as session:
-        count = _rebuild(session, path)
-    catch_up()
+        count = _rebuild(session, path, procs)
+    catch_up(procs=procs)
     return count
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import func, select
@@ -16,11 +16,10 @@ from sqlalchemy.orm import selectinload
 
 from kb import search
 from kb.extensions import db
-from kb.ingest.sanitize import plain_text
 from kb.models import (LANGUAGES, GlossaryEntry, Objective, Organisation, Province, Resource,
                        Role,
                        ResourceKind, Tag)
-from kb.services import access, glossary
+from kb.services import access, glossary, indexing
 from kb.services.errors import ValidationError
 
 SORTS = ("relevance", "newest", "oldest", "title", "published")
@@ -149,7 +148,14 @@ class SearchPage:
 
 
 def glossary_groups() -> list[list[str]]:
-    return [entry.expressions() for entry in db.session.scalars(select(GlossaryEntry))]
+    """The glossary's groups of equivalent expressions, read once per request (a search may
+    parse twice: the query and a did-you-mean suggestion)."""
+    groups = g.get("kb_glossary_groups") if has_request_context() else None
+    if groups is None:
+        groups = [entry.expressions() for entry in db.session.scalars(select(GlossaryEntry))]
+        if has_request_context():
+            g.kb_glossary_groups = groups
+    return groups
 
 
 def index_reader(user) -> search.Reader:
@@ -176,21 +182,27 @@ def _load(ids: list[int]) -> dict[int, Resource]:
 
 
 def snippet_text(resource: Resource) -> str:
-    summary = plain_text(resource.summary_html)
-    files = "\n".join(f.text for f in resource.current_files if f.text)
-    return f"{summary}\n{files}".strip()
+    return indexing.shown_text(resource)
+
+
+def _snippet(resource: Resource, outcome: search.SearchOutcome) -> Markup:
+    """The result's snippet, marked where the index says its matches are; found by analysing
+    its text only when the resource changed since it was indexed (the index's offsets are
+    then for another text)."""
+    text = snippet_text(resource)
+    found = outcome.highlights.get(resource.id)
+    if found is not None and found.version == indexing.version_of(resource):
+        return search.snippet_at(text, list(found.spans))
+    return search.snippet(text, outcome.terms)
 
 
 def run(user, params: SearchParams) -> SearchPage:
     """One page of results for `user`, with facets and snippets."""
     try:
-        parsed = search.parse(params.q, glossary_groups())
+        parsed = search.parse(params.q, glossary_groups(), search.frequencies(_index_path()))
     except search.QueryError as error:
-        if error.reason == "too_many_words":
-            message = _l("The search is too long: at most %(n)d words.", n=error.limit)
-        else:
-            message = _l("The search is too long: at most %(n)d characters.", n=error.limit)
-        raise ValidationError(message, field="q") from None
+        raise ValidationError(_l("The search is too long: at most %(n)d characters.",
+                                 n=error.limit), field="q") from None
     reader = index_reader(user)
     filters = search.Filters(params.filters, params.year_from, params.year_to)
     options = dict(sort=params.sort, page=params.page, per_page=params.per_page,
@@ -208,8 +220,7 @@ def run(user, params: SearchParams) -> SearchPage:
         resource = resources.get(rid)
         if resource is None or not access.can_view_resource(user, resource):
             continue  # deleted or hidden since it was indexed
-        items.append(ResultItem(resource, score, search.snippet(snippet_text(resource),
-                                                                outcome.terms)))
+        items.append(ResultItem(resource, score, _snippet(resource, outcome)))
     suggestion = None
     if outcome.total < 3 and parsed.english_words:
         suggestion = _visible_suggestion(params, parsed, reader, filters)
@@ -226,12 +237,13 @@ def _visible_suggestion(params: SearchParams, parsed, reader: search.Reader,
         return None
     suggestion = _replace_words(params.q, parsed.english_words, corrected.split())
     try:
-        again = search.parse(suggestion, glossary_groups())
+        again = search.parse(suggestion, glossary_groups(), search.frequencies(_index_path()))
     except search.QueryError:
         return None
     if again.match_all and len(again.clauses) > 1:
         again = again.with_any_words()
     found = search.search(_index_path(), again, reader, filters, per_page=1, with_facets=False,
+                          with_highlights=False,
                           time_limit=current_app.config.get("SEARCH_TIME_LIMIT", 5.0))
     return suggestion if found.total else None
 

@@ -15,6 +15,7 @@ from whoosh.query import Phrase, Term
 from kb.ingest.khmer import normalise_khmer
 from kb.search.analysis import (english_analyzer, khmer_clusters, khmer_ngram_analyzer,
                                 khmer_word_analyzer, segment_khmer)
+from tests.conftest import SHARED_DATA
 
 COMMUNE_COUNCIL = "ក្រុមប្រឹក្សាឃុំ"
 # "Today the commune council met the citizens."
@@ -217,3 +218,36 @@ def test_highlight_marks_the_original_text():
     # the marks cover the syllable as typed: ល, zero width space, េ + ា
     assert highlighted("ngrams", khmer_ngram_analyzer(), text, "ជួបលោក") == [
         "ជួប", "ល\u200B\u17C1\u17B6ក"]
+
+
+def test_words_joined_by_dots_are_indexed_whole_and_by_their_parts():
+    assert index_tokens(english_analyzer(), "Sub-Decree No.216 of councils") == [
+        ("sub", 0, 0, 3), ("decre", 1, 4, 10), ("no.216", 2, 11, 17), ("no", 2, 11, 13),
+        ("216", 3, 14, 17), ("council", 4, 21, 29)]
+    # A query has only the parts, which make a phrase of the positions above.
+    assert english("ncdd.gov.kh") == ["ncdd", "gov", "kh"]
+    assert english("MSO_AUTO_SIZE") == ["mso", "auto", "size"]
+    # One-letter parts are no parts; a stop word is skipped.
+    assert english("D&D U.S end.The") == ["d&d", "u.", "end"]
+
+
+@pytest.mark.parametrize("options", [
+    {"positions": True, "chars": True, "mode": "index"}, {"positions": True, "chars": True},
+    {}, {"positions": True, "chars": True, "removestops": False, "mode": "query"},
+    {"positions": True, "chars": True, "start_pos": 5, "start_char": 3, "mode": "index"}])
+def test_the_english_tokenizer_gives_what_the_chain_of_filters_gave(options):
+    from kb.search.analysis import english_filter_chain
+
+    samples = [
+        "The commune budget; www.ncdd.gov.kh No.216 D&D U.S end.The café naïve Éé e\u0301t\u00e9 "
+        "MSO_AUTO_SIZE.NONE state.of.art the of decentralisation precise organised",
+        SENTENCE + " Commune councils (ក្រុមប្រឹក្សាឃុំ) plan D&D " + MESSY]
+    cranfield = SHARED_DATA / "ir-cranfield" / "cran.all.1400"
+    if cranfield.is_file():
+        samples.append(cranfield.read_text()[:100_000])
+    for text in samples:
+        def seen(analyzer):
+            return [(t.text, t.pos if options.get("positions") else None,
+                     (t.startchar, t.endchar) if options.get("chars") else None, t.stopped)
+                    for t in analyzer(text, **options)]
+        assert seen(english_analyzer()) == seen(english_filter_chain())

@@ -129,10 +129,28 @@ def guess_language(text: str) -> str | None:
     return "en" if latin / letters >= 0.5 else None
 
 
+# A first line longer than this is a paragraph, not a title.
+TITLE_LINE_CHARS = 300
+
+
+def first_line_title(text: str) -> str | None:
+    """The first line of a text, when it reads as a title (short, with some letters): what a
+    report, a law or an article typed as plain text starts with."""
+    for line in text.split("\n"):
+        line = line.strip()
+        if line:
+            if len(line) <= TITLE_LINE_CHARS and sum(map(str.isalpha, line)) >= 3:
+                return line
+            return None
+    return None
+
+
 def finish(result: Result) -> tuple[str, dict, bool]:
     """Final text and properties as handed to the caller (and stored): text cleaned and capped,
-    string properties cleaned and trimmed, the others made storable, language guessed.
-    Returns (text, properties, truncated)."""
+    string properties cleaned and trimmed, the others made storable, language guessed from the
+    text, the title taken from the text's first line when the file's own properties have none
+    (a plain text file, an office document or PDF without a title property: their first line
+    is their title or first heading). Returns (text, properties, truncated)."""
     text = clean_text(result.text)
     truncated = len(text) > MAX_TEXT_CHARS
     if truncated:
@@ -145,6 +163,10 @@ def finish(result: Result) -> tuple[str, dict, bool]:
                 properties[key] = value
         elif value is not None and value != "":
             properties[key] = storable(value)
+    if not properties.get("title"):
+        title = first_line_title(text)
+        if title:
+            properties["title"] = title
     language = guess_language(text)
     if language:
         properties["language"] = language
