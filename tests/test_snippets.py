@@ -9,6 +9,7 @@ from kb.extensions import db
 from kb.models import Resource
 from kb.search import highlight
 from kb.services import accounts
+from tests.conftest import finish_background_work
 from tests.factories import make_resource
 
 
@@ -35,8 +36,7 @@ def upload(app, client, editor, name: str, text: str) -> int:
                                  "file": (io.BytesIO(text.encode()), f"{name}.txt")},
                            content_type="multipart/form-data")
     assert response.status_code == 201, response.get_json()
-    app.extensions["kb_processing"].shutdown(wait=True)  # the text is read in the background
-    app.extensions.pop("kb_processing")
+    finish_background_work(app)  # the text is read in the background
     return response.get_json()["id"]
 
 
