@@ -16,8 +16,12 @@ from kb.services.errors import DomainError
 
 def _create_app():
     from kb import create_app
+    from kb.config import ConfigurationError
 
-    return create_app()
+    try:
+        return create_app()
+    except ConfigurationError as error:  # a clear line, not a traceback
+        raise click.ClickException(str(error)) from None
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,
@@ -310,11 +314,12 @@ def reindex_command():
 
     from kb.services import indexing
 
-    started = time.perf_counter()
     from kb.services import response_search
 
-    count = indexing.reindex(procs=os.cpu_count() or 1)  # a command: a process per core
-    responses = response_search.rebuild()
+    started = time.perf_counter()
+    # A command: a process per core. The responses' index is rebuilt with it.
+    count = indexing.reindex(procs=os.cpu_count() or 1)
+    responses = response_search.indexed_count()
     click.echo(f"Indexed {count} resources and {responses} consultation responses in "
                f"{time.perf_counter() - started:.1f} s.")
 

@@ -14,6 +14,10 @@ from pathlib import Path
 SECRET_KEY_FILE = "secret_key"
 
 
+class ConfigurationError(RuntimeError):
+    """A setting the application cannot start without; the message says which to set."""
+
+
 class Defaults:
     # Filled in by create_app from the instance folder when not configured.
     SQLALCHEMY_DATABASE_URI: str | None = None
@@ -161,7 +165,21 @@ def load_config(app, overrides: dict | None = None) -> None:
     # Where thumbnails were kept before they moved into the file store (kb init moves them).
     app.config["THUMBNAIL_PATH"] = app.config.get("THUMBNAIL_PATH") or str(instance / "thumbnails")
     if not app.config.get("SECRET_KEY"):
+        if shares_database(app.config["SQLALCHEMY_DATABASE_URI"]):
+            # A key generated here would be this node's alone: sessions, CSRF tokens and
+            # password-reset links made on one node would be refused by the others.
+            raise ConfigurationError(
+                "SECRET_KEY is not set. A shared database is configured, so every node must "
+                "sign with the same key: set KB_SECRET_KEY (e.g. to the output of `python3 -c "
+                "'import secrets; print(secrets.token_hex(32))'`) to one value on every node, "
+                "or SECRET_KEY in instance/config.py.")
         app.config["SECRET_KEY"] = read_or_create_secret_key(instance)
+
+
+def shares_database(url: str) -> bool:
+    """Whether the database may be shared by several nodes: anything but SQLite, which lives
+    in one machine's file system (only then may a node keep a key of its own)."""
+    return not str(url).lower().startswith("sqlite")
 
 
 def read_or_create_secret_key(instance: Path) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +33,9 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 DATABASE_URL_VARIABLE = "KB_SQLALCHEMY_DATABASE_URI"
+# A shared database needs the one key of every node from configuration (kb/config.py): on
+# PostgreSQL the tests give it this way, and the `kb` processes they start inherit it.
+SECRET_KEY_VARIABLE = "KB_SECRET_KEY"
 
 
 def run_kb(instance: Path, *args: str, input: str | None = None, env: dict | None = None):
@@ -128,6 +132,7 @@ def test_database(postgres_cluster, monkeypatch):
     database = TestDatabase(postgres_cluster)
     if database.url:
         monkeypatch.setenv(DATABASE_URL_VARIABLE, database.url)
+        monkeypatch.setenv(SECRET_KEY_VARIABLE, secrets.token_hex(32))
     yield database
     database.drop()
 
@@ -152,8 +157,8 @@ def template_database(postgres_cluster):
 @pytest.fixture(scope="session")
 def template_instance(tmp_path_factory, postgres_cluster, template_database) -> Path:
     instance = tmp_path_factory.mktemp("template") / "instance"
-    env = {DATABASE_URL_VARIABLE: postgres_cluster.url(template_database)} \
-        if postgres_cluster else {}
+    env = {DATABASE_URL_VARIABLE: postgres_cluster.url(template_database),
+           SECRET_KEY_VARIABLE: secrets.token_hex(32)} if postgres_cluster else {}
     result = run_kb(instance, "init", env=env)
     assert result.exit_code == 0, result.output
     return instance
@@ -169,7 +174,7 @@ def instance(template_instance, template_database, test_database, tmp_path) -> P
     target = tmp_path / "instance"
     shutil.copytree(template_instance, target)
     test_database.create(template=template_database)
-    (target / "secret_key").unlink()  # each test instance makes its own
+    (target / "secret_key").unlink(missing_ok=True)  # each test instance makes its own
     return target
 
 

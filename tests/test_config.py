@@ -4,6 +4,7 @@ from kb import create_app
 
 def test_defaults_live_in_the_instance(instance, monkeypatch):
     monkeypatch.delenv("KB_SQLALCHEMY_DATABASE_URI", raising=False)  # set when on PostgreSQL
+    monkeypatch.delenv("KB_SECRET_KEY", raising=False)  # likewise
     app = create_app(instance_path=str(instance))
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{instance / 'kb.sqlite3'}"
     assert app.config["SEARCH_INDEX_PATH"] == str(instance / "index")
@@ -22,6 +23,8 @@ def test_instance_config_then_environment_override(instance, monkeypatch):
 
 
 def test_kb_instance_path_selects_the_folder(tmp_path, monkeypatch):
+    for name in ("KB_SQLALCHEMY_DATABASE_URI", "KB_SECRET_KEY"):  # set when on PostgreSQL
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("KB_INSTANCE_PATH", str(tmp_path / "elsewhere"))
     app = create_app()
     assert app.instance_path == str(tmp_path / "elsewhere")

@@ -271,7 +271,7 @@ def test_kb_init_moves_old_thumbnails_into_the_store(app, client, make_user, ins
 def second_instance(template_instance, tmp_path) -> Path:
     node = tmp_path / "node-b"
     shutil.copytree(template_instance, node)
-    (node / "secret_key").unlink()
+    (node / "secret_key").unlink(missing_ok=True)
     return node
 
 
