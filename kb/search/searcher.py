@@ -164,6 +164,11 @@ def search(path: str, parsed: ParsedQuery, reader: Reader, filters: Filters, *,
     ix = open_index(path)
     w = weighting()
     with ix.searcher(weighting=w) as searcher:
+        if searcher.reader().doc_count_all() == 0:
+            # A new index (a node not yet built from the database): it has no segment for the
+            # array views to read, and no answer but none.
+            return SearchOutcome(0, [], {name: {} for name in FACET_FIELDS} if with_facets
+                                 else {}, highlight.units_of(parsed.query))
         view = View(path, searcher)
         evaluator = Evaluator(view, w, deadline)
         matching = _restriction(view, evaluator, reader, filters)
@@ -210,6 +215,8 @@ def suggest_spelling(path: str, words: list[str], reader: Reader) -> str | None:
         return None
     ix = open_index(path)
     with ix.searcher() as searcher:
+        if searcher.reader().doc_count_all() == 0:
+            return None  # a new, empty index: no word to offer (and no segment to read)
         view = View(path, searcher)
         allowed = _access(view, reader)
 
