@@ -52,9 +52,6 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     filestore.init_app(app)
     indexing.init_app(app)
     oai_tombstones.init_app(app)
-    from kb.services import response_search
-
-    response_search.init_app(app)
 
     from kb.views import guard, register_blueprints
 

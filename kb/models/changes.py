@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, String
+from sqlalchemy import BigInteger, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kb.models.base import Base, utcnow
@@ -21,12 +21,21 @@ from kb.models.base import Base, utcnow
 SEQUENCE = BigInteger().with_variant(Integer(), "sqlite")
 
 
+# What an entry is about: a resource (the search index) or a consultation response (the
+# responses' index). One log and one place in it per node keep both indexes in step alike.
+RESOURCE = "resource"
+RESPONSE = "response"
+
+
 class IndexChange(Base):
     __tablename__ = "index_changes"
     __table_args__ = {"sqlite_autoincrement": True}  # never reuse a number, even after pruning
 
     seq: Mapped[int] = mapped_column(SEQUENCE, primary_key=True, autoincrement=True)
-    # Not a foreign key: the entry of a deletion outlives its resource.
+    kind: Mapped[str] = mapped_column(String(16), default=RESOURCE,
+                                      server_default=text(f"'{RESOURCE}'"))
+    # The id of the resource, or of the response when kind is RESPONSE. Not a foreign key: the
+    # entry of a deletion outlives what it was about.
     resource_id: Mapped[int] = mapped_column(index=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 

@@ -151,8 +151,6 @@ class ConsultationResponse(Base):
     hidden_at: Mapped[datetime | None]
     hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     hidden_reason: Mapped[str] = mapped_column(Text, default="")
-    # Set with every change; the response index clears it after writing.
-    needs_indexing: Mapped[bool] = mapped_column(default=True, index=True)
 
     consultation: Mapped[Consultation] = relationship(back_populates="responses")
     section: Mapped[ConsultationSection | None] = relationship()

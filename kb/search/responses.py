@@ -71,6 +71,10 @@ def _current(path: str) -> bool:
     return version.exists() and version.read_text().strip() == str(RESPONSE_SCHEMA_VERSION)
 
 
+def exists(path: str) -> bool:
+    return whoosh_index.exists_in(path, indexname=INDEX_NAME) and _current(path)
+
+
 def ensure(path: str) -> bool:
     """Create the index when it is missing or of another schema version. True when created."""
     if whoosh_index.exists_in(path, indexname=INDEX_NAME) and _current(path):

@@ -19,7 +19,7 @@ from kb.ingest.khmer import khmer_ratio
 from kb.models import (Consultation, ConsultationQuestion, ConsultationResponse,
                        ConsultationSection, ConsultationState, Organisation, Participation,
                        Resource, Status, User, Visibility)
-from kb.services import access, audit, clock
+from kb.services import access, audit, clock, indexing
 from kb.services.accounts import find_organisation
 from kb.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 
@@ -355,7 +355,7 @@ def redivide(actor: User, consultation: Consultation, division: str | None = Non
 def _mark_responses(consultation: Consultation) -> None:
     """What the response index holds of each response (title, section) may have changed."""
     for response in consultation.responses:
-        response.needs_indexing = True
+        indexing.mark(response)
 
 
 def record_follow_up(actor: User, consultation: Consultation, data: dict) -> Consultation:

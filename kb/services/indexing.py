@@ -1,7 +1,8 @@
 """Keeping each node's search index in step with the database, which is the source of truth.
 
 Every change to what the index holds — a new, edited, deleted, published or hidden resource, a
-new file or file text — appends an entry to the change log (kb/models/changes.py) in the same
+new file or file text; likewise a consultation response for the responses' index
+(kb/services/response_search.py) — appends an entry to the change log (kb/models/changes.py) in the same
 transaction as the change: services say so by calling `mark(resource)` as part of the change
 (deletions are seen by the session), and the session hook below writes the entries during the
 flush. Nothing about *what* to index is implicit.
@@ -32,7 +33,10 @@ from sqlalchemy.orm import Session, aliased, object_session, selectinload
 from kb import search
 from kb.extensions import db
 from kb.ingest.sanitize import plain_text
-from kb.models import IndexChange, IndexLogState, IndexNode, Resource, ResourceFile, utcnow
+from kb.services import response_search
+from kb.models import (ConsultationResponse, IndexChange, IndexLogState, IndexNode, Resource,
+                       ResourceFile, utcnow)
+from kb.models.changes import RESOURCE, RESPONSE
 
 log = logging.getLogger(__name__)
 
@@ -115,27 +119,33 @@ def _loaded():
 
 # --- writing the change log, in the transaction of the change ---------------------------------
 
-def mark(resource: Resource) -> None:
-    """Part of a change to `resource`: its entry goes into the change log with the change."""
-    session = object_session(resource) or db.session()
-    session.info.setdefault(_MARKS, set()).add(resource)
+_KINDS = {Resource: RESOURCE, ConsultationResponse: RESPONSE}
+
+
+def mark(item: Resource | ConsultationResponse) -> None:
+    """Part of a change to `item` (a resource, or a consultation response): its entry goes into
+    the change log with the change."""
+    session = object_session(item) or db.session()
+    session.info.setdefault(_MARKS, set()).add(item)
 
 
 def _before_flush(session, _context, _instances):
     for obj in session.deleted:
-        if isinstance(obj, Resource) and obj.id is not None:
-            session.info.setdefault(_DELETED, set()).add(obj.id)
+        kind = _KINDS.get(type(obj))
+        if kind is not None and obj.id is not None:
+            session.info.setdefault(_DELETED, set()).add((kind, obj.id))
 
 
 def _after_flush(session, _context):
     marks = session.info.get(_MARKS, set())
-    ids = {obj.id for obj in marks if obj.id is not None} | session.info.pop(_DELETED, set())
+    keys = {(_KINDS[type(obj)], obj.id) for obj in marks if obj.id is not None} \
+        | session.info.pop(_DELETED, set())
     session.info[_MARKS] = {obj for obj in marks if obj.id is None}  # not flushed yet
-    if ids:
+    if keys:
         # Straight through the flush's own connection: the entries are part of the change.
         connection = session.connection()
-        connection.execute(insert(IndexChange), [{"resource_id": i, "at": utcnow()}
-                                                 for i in sorted(ids)])
+        connection.execute(insert(IndexChange), [{"kind": kind, "resource_id": i, "at": utcnow()}
+                                                 for kind, i in sorted(keys)])
         if connection.dialect.name == "postgresql":
             connection.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))  # delivered at commit
         session.info[_WROTE] = True
@@ -227,14 +237,19 @@ def catch_up(wait: float | None = None, procs: int = 1) -> FlushResult:
             progress = _progress_for(session, path, result, procs)
             while True:
                 rows = list(session.execute(
-                    select(IndexChange.seq, IndexChange.resource_id)
+                    select(IndexChange.seq, IndexChange.kind, IndexChange.resource_id)
                     .where(IndexChange.seq > progress.through)
                     .order_by(IndexChange.seq).limit(BATCH)))
-                todo = [(seq, rid) for seq, rid in rows if seq not in progress.beyond]
+                todo = [(seq, kind, rid) for seq, kind, rid in rows
+                        if seq not in progress.beyond]
                 if todo:
+                    resources = {rid for _s, kind, rid in todo if kind == RESOURCE}
+                    responses = {rid for _s, kind, rid in todo if kind == RESPONSE}
                     try:
-                        written, removed = _apply(session, path, {rid for _s, rid in todo},
-                                                  wait, procs)
+                        written, removed = _apply(session, path, resources, wait, procs) \
+                            if resources else (0, 0)
+                        if responses:
+                            response_search.write_latest(session, responses, wait)
                     except search.IndexBusy as busy:
                         log.warning("search index busy; the log waits: %s", busy)
                         result.errors.append(str(busy))
@@ -242,8 +257,9 @@ def catch_up(wait: float | None = None, procs: int = 1) -> FlushResult:
                     result.written += written
                     result.deleted += removed
                     result.entries += len(todo)
-                progress.beyond.update(seq for seq, _rid in todo)
-                _advance(progress, max((seq for seq, _rid in rows), default=progress.through))
+                progress.beyond.update(seq for seq, _kind, _rid in todo)
+                _advance(progress, max((seq for seq, _kind, _rid in rows),
+                                       default=progress.through))
                 search.record_applied_through(path, progress.through)
                 if len(rows) < BATCH:
                     break
@@ -305,6 +321,10 @@ def _progress_for(session: Session, path: str, result: FlushResult,
         result.rebuilt = True
         through = search.applied_through(path) or 0
         known = None
+    elif response_search.ensure_index():
+        # The responses' index alone was missing (or of an older schema): filled from the
+        # database as it is now, it holds every entry up to now; later ones follow as usual.
+        response_search.rebuild()
     if known is None or known.through < through:
         known = _progress[path] = _Progress(through)
     return known
@@ -315,6 +335,8 @@ def _rebuild(session: Session, path: str, procs: int = 1) -> int:
     when the rows were read (later entries are applied after)."""
     through = session.scalar(select(func.max(IndexChange.seq))) or 0
     count = search.rebuild(path, all_documents(), procs=procs)
+    # The responses' index shares this place in the log, so it is rebuilt with it.
+    response_search.rebuild()
     search.record_applied_through(path, through)
     _progress.pop(path, None)
     log.info("search index rebuilt from the database: %d resources, log entry %d",
@@ -500,6 +522,8 @@ class CheckReport:
     stale: list[int] = field(default_factory=list)     # indexed from an older version
     orphaned: list[int] = field(default_factory=list)  # in the index, not in the database
     pending: int = 0                                    # log entries not yet applied
+    # The same for the consultation responses' index: {"missing"|"stale"|"orphaned": ids}
+    responses: dict = field(default_factory=dict)
     lag_seconds: float = 0.0
     # Copies of bytes another file holds, stored before checksums were unique: kept, and only
     # reported (they are someone's data; an editor may delete the redundant resource).
@@ -508,13 +532,20 @@ class CheckReport:
     @property
     def ok(self) -> bool:
         return (self.index == "ok" and not self.missing and not self.stale and not self.orphaned
-                and not self.pending)
+                and not self.pending and not any(self.responses.values()))
 
     def lines(self) -> list[str]:
         out = [f"Search index: {self.index}"]
         for label, ids in (("Missing from the index", self.missing),
                            ("Stale in the index", self.stale),
                            ("In the index but not in the database", self.orphaned)):
+            if ids:
+                shown = ", ".join(str(i) for i in ids[:20]) + (" …" if len(ids) > 20 else "")
+                out.append(f"{label}: {len(ids)} ({shown})")
+        for label, key in (("Responses missing from their index", "missing"),
+                           ("Responses stale in their index", "stale"),
+                           ("Responses in their index but not in the database", "orphaned")):
+            ids = self.responses.get(key) or []
             if ids:
                 shown = ", ".join(str(i) for i in ids[:20]) + (" …" if len(ids) > 20 else "")
                 out.append(f"{label}: {len(ids)} ({shown})")
@@ -538,6 +569,7 @@ def check() -> CheckReport:
     behind = lag()
     report.pending, report.lag_seconds = behind.entries, behind.seconds
     report.duplicate_files = _duplicate_files()
+    report.responses = response_search.check()
     if not ok:
         report.index = message
         return report
@@ -564,9 +596,11 @@ def repair(report: CheckReport) -> CheckReport:
         reindex()
         return check()
     ids = set(report.missing) | set(report.stale) | set(report.orphaned)
-    if ids:
-        db.session.execute(insert(IndexChange), [{"resource_id": i, "at": utcnow()}
-                                                 for i in sorted(ids)])
+    responses = set().union(*report.responses.values()) if report.responses else set()
+    entries = [{"kind": RESOURCE, "resource_id": i, "at": utcnow()} for i in sorted(ids)] + \
+        [{"kind": RESPONSE, "resource_id": i, "at": utcnow()} for i in sorted(responses)]
+    if entries:
+        db.session.execute(insert(IndexChange), entries)
         db.session.commit()
     catch_up()
     return check()

@@ -1,10 +1,13 @@
 """Searching members' responses, with the consultation as a facet.
 
-Like resources, every change to a response sets `needs_indexing` in its own transaction, and
-right after the commit the flagged responses are written to their index (`kb reindex` rebuilds
-it). The reader's access is computed here from the same rules as the pages
-(`access.can_see_response`): the consultations whose responses the reader may see in full, and
-the reader's own responses; visitors therefore find only responses of public consultations.
+The responses' index follows the change log exactly as the resources' index does
+(kb/services/indexing.py): every change to a response appends an entry (`indexing.mark`) in the
+transaction of the change, and each node's catch-up writes the responses of the entries it has
+not applied yet — its own at once, other nodes' through the follower — so every node's index
+holds every response. A missing index is rebuilt from the database. The reader's access is
+computed here from the same rules as the pages (`access.can_see_response`): the consultations
+whose responses the reader may see in full, and the reader's own responses; visitors therefore
+find only responses of public consultations.
 """
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from kb import search
@@ -49,82 +52,68 @@ def _loaded():
                                                 selectinload(ConsultationResponse.question))
 
 
-def flush(deleted_ids=()) -> int:
-    """Write every flagged response (and drop `deleted_ids`); clear the flags written."""
-    written = 0
-    deleted = list(deleted_ids)
+def ensure_index() -> bool:
+    """Create this node's response index when missing or of another schema (True: created,
+    and empty: the caller fills it with rebuild())."""
+    return response_index.ensure(index_path())
+
+
+def write_latest(session: Session, ids: set[int], wait: float | None = None) -> int:
+    """Write these responses as the database has them now and drop those it no longer has
+    (the change log's entries; kb/services/indexing.py). The rows are read once the writer
+    lock is held, so no writer puts back an older version after another wrote a newer one."""
     path = index_path()
     response_index.ensure(path)
-    while True:
-        with Session(db.engine) as session:
-            rows: list[ConsultationResponse] = []
+    wait = current_app.config.get("INDEX_WRITE_WAIT", 30.0) if wait is None else wait
+    written = 0
+    for start in range(0, len(ids), BATCH):
+        chunk = sorted(ids)[start:start + BATCH]
 
-            def read():
-                rows.extend(session.scalars(_loaded().where(
-                    ConsultationResponse.needs_indexing.is_(True))
-                    .order_by(ConsultationResponse.id).limit(BATCH)))
-                return [document_for(r) for r in rows], deleted
+        def read(chunk=chunk):
+            session.expire_all()
+            rows = list(session.scalars(_loaded().where(ConsultationResponse.id.in_(chunk))))
+            present = {r.id for r in rows}
+            return [document_for(r) for r in rows], [i for i in chunk if i not in present]
 
-            if not deleted and not session.scalar(select(ConsultationResponse.id).where(
-                    ConsultationResponse.needs_indexing.is_(True)).limit(1)):
-                return written
-            response_index.write(path, read, wait=current_app.config.get("INDEX_WRITE_WAIT",
-                                                                         30.0))
-            deleted = []
-            for row in rows:  # cleared only if unchanged since it was read
-                session.execute(update(ConsultationResponse).where(
-                    ConsultationResponse.id == row.id,
-                    ConsultationResponse.updated_at == row.updated_at)
-                    .values(needs_indexing=False, updated_at=ConsultationResponse.updated_at)
-                    .execution_options(synchronize_session=False))
-            session.commit()
-            written += len(rows)
-            if len(rows) < BATCH:
-                return written
+        written += response_index.write(path, read, wait=wait)
+    return written
 
 
 def rebuild() -> int:
-    """A fresh response index from the database (for `kb reindex`)."""
-    response_index.create(index_path())
-    db.session.execute(update(ConsultationResponse).values(
-        needs_indexing=True, updated_at=ConsultationResponse.updated_at))
-    db.session.commit()
-    return flush()
+    """A fresh response index from the database (with the resources' index, kb/services/
+    indexing.py, or alone when only it was missing). Returns how many it holds."""
+    path = index_path()
+    response_index.create(path)
+    written = 0
+    with Session(db.engine) as session:
+        last = 0
+        while True:
+            ids = list(session.scalars(select(ConsultationResponse.id).where(
+                ConsultationResponse.id > last).order_by(ConsultationResponse.id).limit(BATCH)))
+            if not ids:
+                return written
+            written += write_latest(session, set(ids))
+            last = ids[-1]
+            session.expunge_all()
 
 
-def _before_flush(session, _context, _instances):
-    for obj in session.deleted:
-        if isinstance(obj, ConsultationResponse):
-            session.info.setdefault("kb_deleted_responses", set()).add(obj.id)
-    for obj in list(session.new) + list(session.dirty):
-        if isinstance(obj, ConsultationResponse) and obj.needs_indexing:
-            session.info["kb_responses_due"] = True
+def indexed_count() -> int:
+    return len(response_index.entries(index_path())) if response_index.exists(index_path()) else 0
 
 
-def _after_commit(session):
-    deleted = session.info.pop("kb_deleted_responses", set())
-    due = session.info.pop("kb_responses_due", False)
-    if not (due or deleted) or not current_app \
-            or current_app.config.get("INDEXING_MODE", "inline") == "off":
-        return
-    try:
-        flush(deleted)
-    except Exception:  # the flags stay set: the next commit's flush or `kb reindex` retries
-        log.exception("updating the response index failed; it will be retried")
-
-
-def _after_rollback(session, _transaction):
-    session.info.pop("kb_deleted_responses", None)
-    session.info.pop("kb_responses_due", None)
-
-
-def init_app(app) -> None:
-    from sqlalchemy.orm import Session as SessionClass
-
-    if not event.contains(SessionClass, "before_flush", _before_flush):
-        event.listen(SessionClass, "before_flush", _before_flush)
-        event.listen(SessionClass, "after_commit", _after_commit)
-        event.listen(SessionClass, "after_soft_rollback", _after_rollback)
+def check() -> dict[str, list[int]]:
+    """Compare this node's response index with the database: responses missing from it,
+    indexed from an older version, or no longer in the database."""
+    path = index_path()
+    if not response_index.exists(path):
+        return {"missing": sorted(db.session.scalars(select(ConsultationResponse.id))),
+                "stale": [], "orphaned": []}
+    versions = {rid: updated.isoformat() for rid, updated in db.session.execute(
+        select(ConsultationResponse.id, ConsultationResponse.updated_at))}
+    indexed = response_index.entries(path)
+    return {"missing": sorted(set(versions) - set(indexed)),
+            "stale": sorted(i for i, v in indexed.items() if i in versions and versions[i] != v),
+            "orphaned": sorted(set(indexed) - set(versions))}
 
 
 # --- searching ----------------------------------------------------------------------------------

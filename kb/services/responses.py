@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from kb.extensions import db
 from kb.models import (Consultation, ConsultationResponse, ConsultationState,
                        ResponseEndorsement, User, utcnow)
-from kb.services import access, audit, clock
+from kb.services import access, audit, clock, indexing
 from kb.services.consultations import (MAX_DB_INT, clean_text, language_of, parse_flag,
                                        parse_id)
 from kb.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
@@ -67,7 +67,7 @@ def _content(response: ConsultationResponse, author: User, data: dict) -> None:
                                      "respond personally only."), field="on_behalf_of_org")
         response.organisation_id = author.organisation_id if for_org else None
     response.language = language_of(response.text + "\n" + response.proposed_wording)
-    response.needs_indexing = True
+    indexing.mark(response)
 
 
 def respond(actor: User, consultation: Consultation, data: dict) -> ConsultationResponse:
@@ -121,7 +121,7 @@ def hide_response(actor: User, response: ConsultationResponse, reason) -> Consul
     if not reason:
         raise ValidationError(_l("Say why the response is hidden."), field="reason")
     response.hidden_at, response.hidden_by, response.hidden_reason = utcnow(), actor, reason
-    response.needs_indexing = True
+    indexing.mark(response)
     audit.record(actor, "response.hide", response, reason=reason)
     db.session.commit()
     return response
@@ -131,7 +131,7 @@ def unhide_response(actor: User, response: ConsultationResponse) -> Consultation
     if not access.can_manage_consultations(actor):
         raise PermissionDenied(_l("Only editors can moderate responses."))
     response.hidden_at, response.hidden_by_id = None, None
-    response.needs_indexing = True
+    indexing.mark(response)
     audit.record(actor, "response.show", response, reason=response.hidden_reason)
     db.session.commit()
     return response
@@ -188,10 +188,14 @@ def endorsed_by_me(user: User | None, response: ConsultationResponse) -> bool:
     return any(e.organisation_id == user.organisation_id for e in response.endorsements)
 
 
-def by_line(response: ConsultationResponse, locale: str | None = None) -> str:
-    """Who made a response: the organisation, or the person when personal."""
+def by_line(response: ConsultationResponse, locale: str | None = None,
+            reader: User | None = None) -> str:
+    """Who made a response: the organisation, or the person when personal — named to members
+    only: a public consultation shows visitors an organisation's name, never a person's."""
     if response.organisation is not None:
         return response.organisation.name(locale)
+    if not access.is_signed_in(reader):
+        return str(_l("A member of the group"))
     return response.author.name
 
 
