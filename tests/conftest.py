@@ -279,6 +279,27 @@ def served(app, threads: int = 4, ident: str = "kb-test"):
         assert not thread.is_alive(), "the live server did not stop"
 
 
+# --- shared rate limits ----------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """A private Redis server on loopback for the session (tests/redis_server.py)."""
+    from tests import redis_server as servers
+
+    server = servers.start(tmp_path_factory.mktemp("redis"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server) -> str:
+    """A Redis database of this test's own (emptied first): what RATELIMIT_STORAGE_URI names."""
+    redis_server.client(1).flushdb()
+    return redis_server.url(1)
+
+
 # --- object storage ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
