@@ -191,3 +191,34 @@ def test_pruned_entries_make_a_node_behind_them_rebuild(app, other_node, people)
         indexing._progress.pop(path, None)
         result = indexing.catch_up()
         assert result.rebuilt and newer.id in found("news")
+
+
+def test_a_node_still_building_its_index_keeps_the_load_balancer_away(app, other_node, people,
+                                                                      monkeypatch):
+    """A node started with an empty folder answers /healthz 503 ("building") until its first
+    catch-up has built its index, so a load balancer does not send it searches it would
+    answer without most documents."""
+    import threading
+
+    published = make_resource(people["author"], publisher=people["editor"],
+                              title="Irrigation schemes in Kampot")
+    release, real_catch_up = threading.Event(), indexing.catch_up
+
+    def slow_catch_up(*args, **kwargs):  # a rebuild that takes a while
+        release.wait(30)
+        return real_catch_up(*args, **kwargs)
+
+    monkeypatch.setattr(indexing, "catch_up", slow_catch_up)
+    with on(other_node):
+        search.ensure_index(other_node.config["SEARCH_INDEX_PATH"])  # empty, but there
+        indexing.start_follower(other_node)
+    client = other_node.test_client()
+    waiting = client.get("/healthz")
+    assert waiting.status_code == 503 and waiting.get_json()["index"] == "building"
+    release.set()
+    deadline = time.monotonic() + 20
+    while client.get("/healthz").status_code != 200:
+        assert time.monotonic() < deadline, client.get("/healthz").get_json()
+        time.sleep(0.05)
+    with on(other_node):
+        assert found("irrigation") == [published.id]

@@ -434,6 +434,9 @@ class Follower:
         self.app = app
         self.poll = float(app.config.get("INDEX_POLL_SECONDS", 1.0))
         self.stopping = threading.Event()
+        # Set once the first catch-up is done: until then a new node's index is still being
+        # built from the database, and the node says so to load balancers (/healthz: 503).
+        self.ready = threading.Event()
         self.thread = threading.Thread(target=self._run, name="kb-index-follower", daemon=True)
 
     def start(self) -> Follower:
@@ -451,6 +454,7 @@ class Follower:
             while not self.stopping.is_set():
                 try:
                     catch_up()
+                    self.ready.set()
                     if clock.monotonic() - pruned_at > 3600:
                         pruned_at = clock.monotonic()
                         prune()
@@ -505,6 +509,13 @@ def start_follower(app) -> Follower:
     if follower is None:
         follower = app.extensions["kb_index_follower"] = Follower(app).start()
     return follower
+
+
+def still_building(app) -> bool:
+    """True while this node's follower has not finished its first catch-up (a new or lost
+    index being built from the database): its searches would miss documents."""
+    follower = app.extensions.get("kb_index_follower")
+    return follower is not None and not follower.ready.is_set()
 
 
 def stop_follower(app) -> None:

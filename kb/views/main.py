@@ -62,6 +62,8 @@ def healthz():
     ok, message = check_index(current_app.config["SEARCH_INDEX_PATH"])
     if not ok:
         body["index"] = message
+    elif indexing.still_building(current_app):  # keep the load balancer away until it is
+        body["index"] = "building"
     try:  # how far this node's index is behind the change log
         behind = indexing.lag()
         body["index_lag"], body["index_lag_seconds"] = behind.entries, behind.seconds
