@@ -92,6 +92,10 @@ class Defaults:
     SIGNIN_RATE_LIMIT = "5 per minute; 20 per hour; 50 per day"
     SIGNIN_ADDRESS_RATE_LIMIT = "120 per minute; 1000 per hour"
     RATELIMIT_STORAGE_URI = "memory://"
+    # While that storage (Redis) cannot be reached, each process counts on its own in memory
+    # (the same limits, per node) and goes back to it once it answers: sign-in keeps working
+    # and keeps being limited, instead of failing with the storage.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
 
     # Behind a reverse proxy, the number of proxies whose X-Forwarded-* headers are trusted.

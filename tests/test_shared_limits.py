@@ -49,3 +49,20 @@ def test_refused_sign_ins_on_one_node_count_on_the_other(app, make_user, instanc
     finally:
         node_a.stop()
         node_b.stop()
+
+
+def test_while_redis_is_down_sign_in_works_and_is_still_limited(instance, make_user):
+    """Redis unreachable (nothing listens on its port): each node counts in its own memory
+    meanwhile — no error page, and guessing is still slowed down."""
+    from tests.conftest import running_app, sign_in
+    from tests.nodes import free_port
+
+    with running_app(instance, RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0",
+                     SIGNIN_RATE_LIMIT="2 per minute") as node:
+        user = make_user("member")
+        client = node.test_client()
+        assert sign_in(client, user.email, "wrong 1").status_code == 401
+        assert sign_in(client, user.email, "wrong 2").status_code == 401
+        assert sign_in(client, user.email, PASSWORD).status_code == 429
+        other = make_user("member")
+        assert sign_in(node.test_client(), other.email, PASSWORD).status_code == 302
