@@ -76,3 +76,4 @@ def test_a_session_made_on_one_node_is_valid_on_the_other(instance, tmp_path, ma
     with running_app(tmp_path / "node-c", **settings, SECRET_KEY="another key") as node_c:
         page = _account_page(node_c, cookie)
         assert page.status_code == 302 and "/signin" in page.headers["Location"]
+

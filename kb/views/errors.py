@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask import current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from kb.extensions import db
@@ -90,6 +91,23 @@ def register_error_handlers(app) -> None:
         return error_response(409, "conflict",
                               _("Someone else made the same change at the same moment. "
                                 "Reload the page to see it, then try again if need be."))
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(PoolTimeout)
+    def database_unavailable(error: Exception):
+        """The database cannot be reached (down, restarting, out of connections): a passing
+        state, not a bug — 503, so load balancers and clients try again."""
+        try:
+            db.session.rollback()
+        except Exception:  # the connection is gone already
+            pass
+        current_app.logger.error("Database unavailable on %s %s: %s", request.method,
+                                 request.path, error)
+        response = current_app.make_response(error_response(
+            503, "unavailable", _("The database cannot be reached right now. Please try again "
+                                  "in a minute.")))
+        response.headers["Retry-After"] = "30"
+        return response
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
