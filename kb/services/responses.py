@@ -188,10 +188,14 @@ def endorsed_by_me(user: User | None, response: ConsultationResponse) -> bool:
     return any(e.organisation_id == user.organisation_id for e in response.endorsements)
 
 
-def by_line(response: ConsultationResponse, locale: str | None = None) -> str:
-    """Who made a response: the organisation, or the person when personal."""
+def by_line(response: ConsultationResponse, locale: str | None = None,
+            reader: User | None = None) -> str:
+    """Who made a response: the organisation, or the person when personal — named to members
+    only: a public consultation shows visitors an organisation's name, never a person's."""
     if response.organisation is not None:
         return response.organisation.name(locale)
+    if not access.is_signed_in(reader):
+        return str(_l("A member of the group"))
     return response.author.name
 
 

@@ -2,6 +2,8 @@
 responses, the editors' forms (details, division, moderation), and members' responses."""
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -117,7 +119,8 @@ def search_responses():
         return render_template("consultations/search.html", results=None, q=args.get("q", ""),
                                error=error.message), error.status
     return render_template("consultations/search.html", results=results, q=results.q,
-                           error=None, by_line=response_service.by_line)
+                           error=None,
+                           by_line=partial(response_service.by_line, reader=viewer()))
 
 
 @bp.get("/<int:consultation_id>")
@@ -148,7 +151,8 @@ def _detail_page(consultation: Consultation, errors: dict | None = None, form: d
         can_edit=lambda r: access.can_edit_response(user, r, today),
         can_endorse=lambda r: access.can_endorse(user, r, today),
         endorsed=lambda r: response_service.endorsed_by_me(user, r),
-        by_line=response_service.by_line, errors=errors or {}, form=form or {},
+        by_line=partial(response_service.by_line, reader=user), errors=errors or {},
+        form=form or {},
         user_org=user.organisation if access.is_signed_in(user) else None), status
 
 

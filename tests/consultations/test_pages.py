@@ -236,3 +236,24 @@ def test_a_nul_character_in_a_response_is_refused_and_nothing_is_saved(app, peop
                           data={"csrf_token": token, "text": "x\x00y"})
     assert refused.status_code == 400
     assert db.session.scalar(select(ConsultationResponse)) is None
+
+
+@pytest.mark.parametrize("language", ["en", "km"])
+def test_a_personal_response_is_named_to_members_only(app, people, consultation, language):
+    """A public consultation shows visitors the organisations that responded, never the name of
+    a person who responded personally; members see who it was."""
+    loner = people["loner"]
+    loner.name = "Sokha Chanthy"
+    db.session.commit()
+    responses.respond(loner, consultation, {"text": "Thirty days is too short for us.",
+                                            "on_behalf_of_org": False})
+    consultations.update_consultation(people["editor"], consultation,
+                                      {"opens": days(-9), "closes": days(-1)})
+    page = client_for(app, people, "anonymous", language).get(f"/consultations/{consultation.id}")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Thirty days is too short for us." in text
+    assert "Sokha Chanthy" not in text
+    member = client_for(app, people, "card", language).get(f"/consultations/{consultation.id}")
+    assert member.status_code == 200
+    assert "Sokha Chanthy" in member.get_data(as_text=True)
