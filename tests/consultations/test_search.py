@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from kb.search import MAX_QUERY_CHARS
 from kb.services import consultations, response_search, responses
 from tests.consultations.conftest import SHORT_DRAFT, days, open_consultation, publish_draft
 from tests.consultations.test_pages import client_for
@@ -86,7 +87,7 @@ def test_the_search_page_as_each_role(app, people, found):
             assert ("commune councils" in text) == sees_members, who
             assert "An offensive" not in text or who == "editor"
     client = app.test_client()
-    for bad in ("?consultation=abc", "?page=0", "?page=x", "?q=" + "a" * 1001,
+    for bad in ("?consultation=abc", "?page=0", "?page=x", "?q=" + "a" * (MAX_QUERY_CHARS + 1),
                 "?consultation=99999999999999"):
         assert client.get("/consultations/responses" + bad).status_code == 400, bad
 
