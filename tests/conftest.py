@@ -210,6 +210,16 @@ def client(app):
 
 
 @pytest.fixture
+def quick_password_hashing(monkeypatch):
+    """For tests that sign many people in: cheap Argon2 parameters (password hashing is tested
+    elsewhere, at full cost)."""
+    from argon2 import PasswordHasher
+
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024,
+                                                            parallelism=1))
+
+
+@pytest.fixture
 def make_user(app):
     """Create an active user with a role; returns the User."""
     counter = iter(range(1, 10_000))

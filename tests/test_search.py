@@ -189,6 +189,34 @@ def test_too_long_queries_are_a_clear_400(client):
             assert error["field"] == "q" and "too long" in error["message"]
 
 
+def test_a_new_empty_knowledge_base_answers_every_search(client):
+    """A fresh index has no segment at all: searches, facets, suggestions and the page answer
+    with nothing found (they answered 500)."""
+    for query in ({}, {"q": "budget"}, {"q": "budgte", "kind": "reform_document"},
+                  {"q": "ឃុំ"}, {"sort": "title"}):
+        page = client.get("/search", query_string=query)
+        assert page.status_code == 200, query
+        body = client.get("/api/v1/search", query_string=query)
+        assert body.status_code == 200, query
+        assert body.get_json()["total"] == 0 and body.get_json()["results"] == []
+    path = client.application.config["SEARCH_INDEX_PATH"]
+    anyone = search_service.index_reader(None)
+    assert search.more_like_this(path, 1, "commune budget planning", anyone) == []
+    assert search.suggest_spelling(path, ["budgte"], anyone) is None
+
+
+def test_the_search_boxes_take_a_paragraph_as_long_as_the_server_does(client):
+    """A browser cuts what is pasted at the box's maxlength: the boxes allow what the server
+    accepts, and a query of that length is answered."""
+    for path in ("/", "/search", "/consultations/responses"):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert 'name="q"' in page.get_data(as_text=True)
+        assert f'maxlength="{search.MAX_QUERY_CHARS}"' in page.get_data(as_text=True), path
+    longest = ("irrigation " * search.MAX_QUERY_CHARS)[:search.MAX_QUERY_CHARS]
+    assert client.get("/search", query_string={"q": longest}).status_code == 200
+
+
 def test_a_pasted_paragraph_is_answered_with_its_most_informative_words(client, people):
     """More distinct words than a query holds (MAX_CLAUSES): the rarest ones are searched for,
     not a 400. Words in many documents are what is left out."""

@@ -11,7 +11,6 @@ from html.parser import HTMLParser
 from urllib.parse import unquote
 
 import pytest
-from argon2 import PasswordHasher
 
 from kb.extensions import db
 from kb.ingest.storage import blob_key
@@ -71,10 +70,8 @@ def open_zip(response) -> zipfile.ZipFile:
 
 
 @pytest.fixture(autouse=True)
-def quick_password_hashing(monkeypatch):
-    """These tests sign many people in; password hashing is tested elsewhere, at full cost."""
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024,
-                                                            parallelism=1))
+def _quick_password_hashing(quick_password_hashing):
+    """Many sign-ins here (see tests/conftest.py)."""
 
 
 @pytest.fixture

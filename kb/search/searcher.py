@@ -156,6 +156,12 @@ def _matches(view: View, evaluator: Evaluator, query: wq.Query) -> Matches:
     return matches
 
 
+def _holds_nothing(searcher) -> bool:
+    """A new index has no segment at all (Whoosh gives an empty reader, with no segments for a
+    View to read): every search of it finds nothing."""
+    return searcher.doc_count_all() == 0
+
+
 def search(path: str, parsed: ParsedQuery, reader: Reader, filters: Filters, *,
            sort: str = "relevance", page: int = 1, per_page: int = 20,
            time_limit: float = 5.0, with_facets: bool = True,
@@ -164,11 +170,9 @@ def search(path: str, parsed: ParsedQuery, reader: Reader, filters: Filters, *,
     ix = open_index(path)
     w = weighting()
     with ix.searcher(weighting=w) as searcher:
-        if searcher.reader().doc_count_all() == 0:
-            # A new index (a node not yet built from the database): it has no segment for the
-            # array views to read, and no answer but none.
+        if _holds_nothing(searcher):
             return SearchOutcome(0, [], {name: {} for name in FACET_FIELDS} if with_facets
-                                 else {}, highlight.units_of(parsed.query))
+                                 else {}, highlight.units_of(parsed.query), False, {})
         view = View(path, searcher)
         evaluator = Evaluator(view, w, deadline)
         matching = _restriction(view, evaluator, reader, filters)
@@ -215,8 +219,8 @@ def suggest_spelling(path: str, words: list[str], reader: Reader) -> str | None:
         return None
     ix = open_index(path)
     with ix.searcher() as searcher:
-        if searcher.reader().doc_count_all() == 0:
-            return None  # a new, empty index: no word to offer (and no segment to read)
+        if _holds_nothing(searcher):
+            return None
         view = View(path, searcher)
         allowed = _access(view, reader)
 
@@ -246,6 +250,8 @@ def more_like_this(path: str, resource_id: int, text: str, reader: Reader,
     ix = open_index(path)
     w = weighting()
     with ix.searcher(weighting=w) as searcher:
+        if _holds_nothing(searcher):
+            return []
         wanted = []
         for fieldname in ("body", "body_km"):
             for term, _weight in searcher.key_terms_from_text(fieldname, text[:20000],

@@ -24,7 +24,7 @@ from kb.models import (CalendarFeed, Consultation, Meeting, MeetingKind, Resourc
                        Visibility, Workshop)
 from kb.services import access, audit, clock
 from kb.services.consultations import (MAX_DB_INT, clean_text, one_line, parse_day, parse_id,
-                                       parse_organisations)
+                                       parse_organisations, parse_visibility)
 from kb.services.errors import NotFound, PermissionDenied, ValidationError
 from kb.services.workshops import parse_start_time
 
@@ -98,11 +98,7 @@ def describe_meeting(meeting: Meeting, data: dict, actor: User) -> None:
     if "agenda" in data:
         meeting.agenda = clean_text(data["agenda"])
     if "visibility" in data:
-        try:
-            meeting.visibility = Visibility(str(data["visibility"] or "members"))
-        except ValueError:
-            raise ValidationError(_l("Visibility is public or members."),
-                                  field="visibility") from None
+        meeting.visibility = parse_visibility(data["visibility"])
     if "organisations" in data:
         meeting.organisations = parse_organisations(data["organisations"])
     if "minutes_resource_id" in data:

@@ -82,6 +82,15 @@ def parse_id(value, field: str) -> int | None:
     return number
 
 
+def parse_visibility(value) -> Visibility:
+    """"public" or "members" (the default when left empty). Raises ValidationError."""
+    try:
+        return Visibility(str(value or "members"))
+    except ValueError:
+        raise ValidationError(_l("Visibility is public or members."),
+                              field="visibility") from None
+
+
 def parse_organisations(names) -> list[Organisation]:
     if isinstance(names, str):
         names = names.split(",")
@@ -110,11 +119,7 @@ def describe(consultation: Consultation, data: dict) -> None:
         raise ValidationError(_l("The deadline cannot come before the opening date."),
                               field="closes")
     if "visibility" in data:
-        try:
-            consultation.visibility = Visibility(str(data["visibility"] or "members"))
-        except ValueError:
-            raise ValidationError(_l("Visibility is public or members."),
-                                  field="visibility") from None
+        consultation.visibility = parse_visibility(data["visibility"])
     if "participation" in data:
         try:
             consultation.participation = Participation(str(data["participation"] or "members"))

@@ -46,3 +46,7 @@ def register_blueprints(app) -> None:
 
     app.add_template_global(thumbnail_url)
     app.add_template_global(file_format)
+    from kb.search import MAX_QUERY_CHARS
+
+    # The search boxes take what the server takes: a pasted paragraph is a legitimate query.
+    app.add_template_global(MAX_QUERY_CHARS, "max_query_chars")

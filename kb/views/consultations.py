@@ -119,7 +119,8 @@ def search_responses():
         return render_template("consultations/search.html", results=None, q=args.get("q", ""),
                                error=error.message), error.status
     return render_template("consultations/search.html", results=results, q=results.q,
-                           error=None, by_line=partial(response_service.by_line, reader=viewer()))
+                           error=None,
+                           by_line=partial(response_service.by_line, reader=viewer()))
 
 
 @bp.get("/<int:consultation_id>")

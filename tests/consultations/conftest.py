@@ -8,9 +8,8 @@ import xml.etree.ElementTree as ET
 from datetime import timedelta
 
 import pytest
-from argon2 import PasswordHasher
 
-from kb.services import accounts, clock, consultations, ingestion, processing
+from kb.services import clock, consultations, ingestion, processing
 from kb.services.ingestion import Upload
 from tests.conftest import SHARED_DATA
 
@@ -39,10 +38,8 @@ def udhr_text(language: str) -> str:
 
 
 @pytest.fixture(autouse=True)
-def quick_password_hashing(monkeypatch):
-    """Many sign-ins here; password hashing is tested elsewhere, at full cost."""
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024,
-                                                            parallelism=1))
+def _quick_password_hashing(quick_password_hashing):
+    """Many sign-ins here (see tests/conftest.py)."""
 
 
 @pytest.fixture

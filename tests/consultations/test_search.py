@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from kb.search.query import MAX_QUERY_CHARS
+from kb.search import MAX_QUERY_CHARS
 from kb.services import consultations, response_search, responses
 from tests.consultations.conftest import SHORT_DRAFT, days, open_consultation, publish_draft
 from tests.consultations.test_pages import client_for
