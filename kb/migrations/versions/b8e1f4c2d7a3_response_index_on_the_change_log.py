@@ -40,9 +40,13 @@ def downgrade():
         batch.add_column(sa.Column('needs_indexing', sa.Boolean(), nullable=False,
                                    server_default=sa.false()))
         batch.create_index('ix_consultation_responses_needs_indexing', ['needs_indexing'])
-    op.execute("UPDATE consultation_responses SET needs_indexing = "
-               + ("TRUE" if op.get_bind().dialect.name == "postgresql" else "1")
-               + " WHERE id IN (SELECT resource_id FROM index_changes WHERE kind = 'response')")
-    op.execute("DELETE FROM index_changes WHERE kind = 'response'")
+    responses = sa.table('consultation_responses', sa.column('id', sa.Integer),
+                         sa.column('needs_indexing', sa.Boolean))
+    changes = sa.table('index_changes', sa.column('kind', sa.String),
+                       sa.column('resource_id', sa.Integer))
+    op.execute(responses.update().where(responses.c.id.in_(
+        sa.select(changes.c.resource_id).where(changes.c.kind == 'response')))
+        .values(needs_indexing=True))
+    op.execute(changes.delete().where(changes.c.kind == 'response'))
     with op.batch_alter_table('index_changes') as batch:
         batch.drop_column('kind')
