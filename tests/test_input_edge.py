@@ -179,3 +179,30 @@ def test_the_api_export_is_built_as_the_token_user_not_as_a_visitor(app, client,
     assert exported() == {"Public guide"}
     sign_in(client, trainer.email)  # a session cookie alone does not make the API call his
     assert exported() == {"Public guide"}
+
+
+def test_patterns_mean_what_the_document_says(client, make_user):
+    """The document's patterns are JSON Schema's (ECMA-262): found anywhere unless anchored,
+    `$` the very end, `\\s` without \\x1c-\\x1f. A title starting with \\x1c but holding a
+    letter is not blank (it was refused: marshmallow matched at the start, with Python's \\s);
+    a title of spaces alone is; a start time with a newline after it is refused."""
+    headers = bearer(make_user("editor"))
+    day = {"opens": "2030-01-01", "closes": "2030-01-31", "resource_id": 2_000_000}
+    for title, status in (("\x1c³ draft", 404), ("\x1c\u3000 ", 400), (" \t", 400)):
+        answer = client.post("/api/v1/consultations", headers=headers,
+                             json={"title": title, **day})
+        assert answer.status_code == status, (title, answer.get_json())
+        if status == 400:
+            assert answer.get_json()["error"]["field"] == "title"
+    contributor = make_user("contributor")
+    trainer = bearer(contributor)
+    made = client.post("/api/v1/workshops", headers=trainer, json={"title": "Budget day"})
+    assert made.status_code == 201
+    items = f"/api/v1/workshops/{made.get_json()['id']}/items"
+    resource = make_resource(contributor, publisher=make_user("editor"), title="Budget guide")
+    for start, status in (("09:30\n", 400), ("\x1c09:30", 400), ("09:30", 201)):
+        answer = client.post(items, headers=trainer,
+                             json={"resource_id": resource.id, "start_time": start})
+        assert answer.status_code == status, (start, answer.get_json())
+        if status == 400:
+            assert answer.get_json()["error"]["field"] == "start_time"

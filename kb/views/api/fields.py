@@ -16,13 +16,28 @@ def Id(**kwargs) -> fields.Integer:
     return fields.Integer(strict=True, validate=validate.Range(1, MAX_ID), **kwargs)
 
 
+# The characters Python's str.isspace() knows (what the services strip), written out: `\S` means
+# other things in JSON Schema's (ECMA-262) patterns, which know no \x1c-\x1f or \x85.
+SPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+
+
+class Contains(validate.Regexp):
+    """A pattern found anywhere in the value, as JSON Schema's `pattern` is (marshmallow's
+    Regexp matches at the start only); documented as that pattern."""
+
+    def __call__(self, value):
+        if self.regex.search(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
 def Text(max_length: int, *, required: bool = False, not_blank: bool = False,
          **kwargs) -> fields.String:
     """Text of at most `max_length` characters; `not_blank` needs a visible character."""
     validators = [validate.Length(max=max_length,
                                   error="This is too long: at most {max} characters.")]
     if not_blank:
-        validators.append(validate.Regexp(r"\S", error="Must not be blank."))
+        validators.append(Contains(f"[^{SPACE}]", error="Must not be blank."))
     return fields.String(required=required, validate=validators, **kwargs)
 
 

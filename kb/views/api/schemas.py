@@ -10,7 +10,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validat
 
 from kb.services import search as search_service
 from kb.models import MAX_ID
-from kb.views.api.fields import FormBoolean, Id, Text, Upload, VocabularyCode
+from kb.views.api.fields import SPACE, FormBoolean, Id, Text, Upload, VocabularyCode
 
 OBJECTIVES = ("1", "2", "3")
 LANGUAGES = ("en", "km")
@@ -18,8 +18,11 @@ ROLES = ("member", "contributor", "editor", "admin")
 ACCOUNT_STATES = ("pending", "active", "deactivated", "declined")
 STATUSES = ("draft", "submitted", "published", "rejected", "archived")
 WORKSHOP_VISIBILITIES = ("private", "members", "public")
-START_TIME = r"^([01]?[0-9]|2[0-3]):[0-5][0-9]$"
-URL = r"^\s*https?://"
+# Patterns mean the same to the server (Python) and in the document (JSON Schema, ECMA-262):
+# `$(?!\n)` is the very end (Python's `$` also matches before a final newline), and spaces are
+# the ones the services strip (Python's `\s` knows more than ECMA's).
+START_TIME = r"^([01]?[0-9]|2[0-3]):[0-5][0-9]$(?!\n)"
+URL = rf"^[{SPACE}]*https?://"
 MAX_TAGS_TEXT = 3100  # 30 tags of 100 characters, with their commas
 
 
