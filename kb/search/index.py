@@ -268,22 +268,37 @@ def rebuild(path: str, documents: Iterable[IndexDocument], procs: int = 1,
 def applied_through(path: str) -> int | None:
     """The change-log position this index was last brought to (None: unknown, so the index
     must be rebuilt from the database). Kept beside the index, node by node."""
+    return _applied(path)[0]
+
+
+def applied_beyond(path: str) -> set[int]:
+    """Entries after applied_through() that the index holds too (applied while an earlier one
+    was missing: a transaction still open, or one that will never commit)."""
+    return _applied(path)[1]
+
+
+def _applied(path: str) -> tuple[int | None, set[int]]:
     try:
-        return int(Path(path, APPLIED_FILE).read_text().strip())
-    except (FileNotFoundError, ValueError):
-        return None
+        lines = Path(path, APPLIED_FILE).read_text().splitlines()
+        return int(lines[0].strip()), {int(n) for n in (lines[1:2] or [""])[0].split()}
+    except (FileNotFoundError, ValueError, IndexError):
+        return None, set()
 
 
-def record_applied_through(path: str, seq: int) -> None:
-    """Say that the index holds every change up to `seq` (never moving backwards: processes of
-    one node may finish in any order). Written aside and renamed into place."""
+def record_applied_through(path: str, seq: int, beyond=()) -> None:
+    """Say that the index holds every change up to `seq`, and those in `beyond` (never moving
+    backwards: processes of one node may finish in any order, so what another recorded beyond
+    is kept). Written aside and renamed into place."""
     target = Path(path, APPLIED_FILE)
     with _open_lock:
-        current = applied_through(path)
-        if current is not None and current >= seq:
+        current, known = _applied(path)
+        if current is not None and current > seq:
+            return
+        above = sorted(n for n in known | set(beyond) if n > seq)
+        if current == seq and set(above) == known:
             return
         aside = target.with_name(f"{APPLIED_FILE}.{os.getpid()}.{threading.get_ident()}")
-        aside.write_text(f"{seq}\n")
+        aside.write_text(f"{seq}\n{' '.join(map(str, above))}\n")
         os.replace(aside, target)
 
 

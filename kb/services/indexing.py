@@ -260,7 +260,7 @@ def catch_up(wait: float | None = None, procs: int = 1) -> FlushResult:
                 progress.beyond.update(seq for seq, _kind, _rid in todo)
                 _advance(progress, max((seq for seq, _kind, _rid in rows),
                                        default=progress.through))
-                search.record_applied_through(path, progress.through)
+                search.record_applied_through(path, progress.through, progress.beyond)
                 if len(rows) < BATCH:
                     break
             _report_node(session, progress.through)
@@ -326,7 +326,8 @@ def _progress_for(session: Session, path: str, result: FlushResult,
         # database as it is now, it holds every entry up to now; later ones follow as usual.
         response_search.rebuild()
     if known is None or known.through < through:
-        known = _progress[path] = _Progress(through)
+        # What an earlier process applied beyond a gap is not applied again, and counts as done.
+        known = _progress[path] = _Progress(through, search.applied_beyond(path))
     return known
 
 
@@ -394,7 +395,8 @@ def lag() -> Lag:
     """How far this node's index is behind the log: entries, and the age of the oldest."""
     path = _index_path()
     through = search.applied_through(path) or 0
-    beyond = _progress.get(path).beyond if path in _progress else set()
+    # Applied beyond a gap: as this process knows it, else as the node recorded it.
+    beyond = _progress[path].beyond if path in _progress else search.applied_beyond(path)
     waiting = db.session.scalar(select(func.count(IndexChange.seq))
                                 .where(IndexChange.seq > through)) or 0
     oldest = db.session.scalar(select(func.min(IndexChange.at)).where(
