@@ -205,6 +205,34 @@ def app(instance):
 
 
 @pytest.fixture
+def other_node(app, tmp_path):
+    """A second node in this process: the same database, secret key and file store, its own
+    instance folder and search indexes (as two machines would have them)."""
+    from kb.services import indexing
+
+    node = create_app(config={"TESTING": True, "SERVER_NAME": None,
+                              "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                              "SECRET_KEY": app.config["SECRET_KEY"],
+                              "FILE_STORE_URL": app.config["FILE_STORE_URL"],
+                              "INDEX_NODE_NAME": "node-b"},
+                      instance_path=str(tmp_path / "node-b"))
+    yield node
+    with node.app_context():
+        indexing.stop_follower(node)
+        stop_worker(node)
+        db.session.remove()
+        db.engine.dispose()
+
+
+@contextmanager
+def on(node):
+    """Work as `node` (its application context) for a while."""
+    with node.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

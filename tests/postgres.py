@@ -14,7 +14,6 @@ import itertools
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -23,6 +22,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
+
+from tests.processes import free_port
 
 SERVER_SETTINGS = {
     "listen_addresses": "127.0.0.1",
@@ -55,12 +56,6 @@ def find_bindir() -> Path:
         "PostgreSQL's server programs (initdb, postgres) were not found: install Debian's "
         "`postgresql` package (scripts/install --test does so as root), or set "
         "KB_TEST_POSTGRESQL_URL to a running server.")
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Cluster:
@@ -175,7 +170,7 @@ class PrivateServer(Cluster):
     def _start(self) -> int:
         """Start the server on a free port (another, if someone took it meanwhile)."""
         for _attempt in range(5):
-            port = _free_port()
+            port = free_port()
             settings = {**SERVER_SETTINGS, "port": str(port),
                         "unix_socket_directories": str(self.folder)}
             command = [str(self.bindir / "postgres"), "-D", str(self.data)]

@@ -7,21 +7,16 @@ Used where several application nodes must share what Flask-Limiter counts
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.processes import free_port, stop
+
 
 class RedisUnavailable(RuntimeError):
     """No redis-server to start; the message says what to install."""
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -39,13 +34,7 @@ class RedisServer:
         return redis.Redis(host="127.0.0.1", port=self.port, db=database)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop(self.process)
 
 
 def start(folder: Path, timeout: float = 30) -> RedisServer:
@@ -56,7 +45,7 @@ def start(folder: Path, timeout: float = 30) -> RedisServer:
     folder.mkdir(parents=True, exist_ok=True)
     last = ""
     for attempt in range(3):  # another port if someone took this one meanwhile
-        port = _free_port()
+        port = free_port()
         log = folder / f"redis-{attempt}.log"
         with open(log, "wb") as out:
             process = subprocess.Popen(

@@ -19,6 +19,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.processes import stop
+
 ACCESS_KEY = "kb-test-access"
 SECRET_KEY = "kb-test-secret-key"
 REGION = "us-east-1"
@@ -72,13 +74,7 @@ class SeaweedFS:
             config=Config(s3={"addressing_style": "path"}))
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop(self.process, timeout=20)
 
 
 def start(folder: Path, bucket: str = "kb-test", timeout: float = 90) -> SeaweedFS:

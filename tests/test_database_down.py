@@ -8,7 +8,7 @@ from kb import create_app
 def test_a_node_whose_database_is_down_answers_503(tmp_path):
     """PostgreSQL down (nothing listens on its port): pages and the API say "try again"
     with 503, in the contract's JSON on the API, instead of an internal error."""
-    from tests.nodes import free_port
+    from tests.processes import free_port
 
     node = create_app(config={
         "TESTING": True, "SERVER_NAME": None, "SECRET_KEY": "one key",

@@ -5,51 +5,24 @@ from __future__ import annotations
 
 import shutil
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, insert, select
 
-from kb import create_app, search
+from kb import search
 from kb.extensions import db
 from kb.models import IndexChange, IndexLogState, IndexNode, utcnow
 from kb.search.index import APPLIED_FILE
 from kb.services import indexing, resources, workflow
 from kb.services import search as search_service
-from kb.services.worker import stop_worker
+from tests.conftest import on
 from tests.factories import make_resource
 
 
 @pytest.fixture
 def people(make_user):
     return {"editor": make_user("editor"), "author": make_user("contributor")}
-
-
-@pytest.fixture
-def other_node(app, tmp_path):
-    """A second node: the same database and file store, its own instance folder and search
-    index (as two machines would have them)."""
-    folder = tmp_path / "node-b"
-    node = create_app(config={"TESTING": True, "SERVER_NAME": None,
-                              "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-                              "SECRET_KEY": app.config["SECRET_KEY"],
-                              "FILE_STORE_URL": app.config["FILE_STORE_URL"],
-                              "INDEX_NODE_NAME": "node-b"},
-                      instance_path=str(folder))
-    yield node
-    with node.app_context():
-        indexing.stop_follower(node)
-        stop_worker(node)
-        db.session.remove()
-        db.engine.dispose()
-
-
-@contextmanager
-def on(node):
-    with node.app_context():
-        yield
-        db.session.remove()
 
 
 def found(q: str, user=None) -> list[int]:

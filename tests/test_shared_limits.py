@@ -55,7 +55,7 @@ def test_while_redis_is_down_sign_in_works_and_is_still_limited(instance, make_u
     """Redis unreachable (nothing listens on its port): each node counts in its own memory
     meanwhile — no error page, and guessing is still slowed down."""
     from tests.conftest import running_app, sign_in
-    from tests.nodes import free_port
+    from tests.processes import free_port
 
     with running_app(instance, RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0",
                      SIGNIN_RATE_LIMIT="2 per minute") as node:

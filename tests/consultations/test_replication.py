@@ -4,41 +4,14 @@ not only through whichever node happened to index first, which used to clear a s
 from __future__ import annotations
 
 import shutil
-from contextlib import contextmanager
 
-import pytest
 from sqlalchemy import select
 
-from kb import create_app
 from kb.extensions import db
 from kb.models import IndexChange
 from kb.models.changes import RESPONSE
 from kb.services import indexing, response_search, responses
-from kb.services.worker import stop_worker
-
-
-@pytest.fixture
-def other_node(app, tmp_path):
-    """A second node: the same database and file store, its own folder and indexes."""
-    node = create_app(config={"TESTING": True, "SERVER_NAME": None,
-                              "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-                              "SECRET_KEY": app.config["SECRET_KEY"],
-                              "FILE_STORE_URL": app.config["FILE_STORE_URL"],
-                              "INDEX_NODE_NAME": "node-b"},
-                      instance_path=str(tmp_path / "node-b"))
-    yield node
-    with node.app_context():
-        indexing.stop_follower(node)
-        stop_worker(node)
-        db.session.remove()
-        db.engine.dispose()
-
-
-@contextmanager
-def on(node):
-    with node.app_context():
-        yield
-        db.session.remove()
+from tests.conftest import on
 
 
 def found(user, q: str) -> set[int]:
