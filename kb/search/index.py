@@ -28,6 +28,7 @@ from whoosh.filedb import compound as whoosh_compound
 from whoosh.filedb import filestore as whoosh_filestore
 from whoosh.index import LockError
 
+from kb.search import retention
 from kb.search.analysis import spelling_words
 from kb.search.schema import SCHEMA_VERSION, build_schema
 
@@ -46,6 +47,9 @@ _NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
 for _module in (whoosh_codec_base, whoosh_filestore, whoosh_compound, whoosh_writing,
                 whoosh_multiproc):
     _module.random_name = _unpredictable_name
+
+# A replaced generation's files stay while searchers opened on it may still read them.
+retention.install()
 
 VERSION_FILE = "kb-schema-version"
 APPLIED_FILE = "kb-applied-through"  # the last change-log entry this index holds, see below
