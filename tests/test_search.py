@@ -307,6 +307,19 @@ def test_long_questions_rank_documents_with_more_of_their_words(client, people):
     assert ids(body)[0] == best.id and partial.id in ids(body)
 
 
+def test_three_words_find_what_has_all_of_them_four_what_has_any(client, people):
+    """Up to three words a query is "all of them" (what a member typing a few words means);
+    from four words on it is a question, ranked by how much of it a document has (tuned on
+    Cranfield and CISI: benchmarks/relevance.py)."""
+    whole = published(people, title="Commune budget planning guide")
+    part = published(people, title="Commune elections")
+    three = api_search(client, q="commune budget planning")
+    assert ids(three) == [whole.id] and three["matched_all_words"] is True
+    four = api_search(client, q="commune budget planning handbook")
+    assert ids(four)[0] == whole.id and part.id in ids(four)
+    assert four["total"] == 2
+
+
 def test_kb_check_finds_and_repairs_drift(app, people):
     kept = published(people, title="Kept")
     gone = published(people, title="Gone")

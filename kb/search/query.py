@@ -30,8 +30,10 @@ from kb.search.schema import (ENGLISH_FIELDS, KHMER_NGRAM_FIELDS, KHMER_WORD_FIE
 MAX_QUERY_CHARS = 5000
 MAX_CLAUSES = 64
 # Up to this many words a query means "all of them"; longer ones are questions, ranked by how
-# many of their words a document has (and how rare those are).
-ALL_WORDS_UP_TO = 4
+# many of their words a document has (and how rare those are). Four words as "all of them"
+# hid relevant documents from four-word questions (CISI "information dissemination by
+# journals and periodicals"): 3 ranks better on Cranfield and CISI (benchmarks/relevance.py).
+ALL_WORDS_UP_TO = 3
 # Whether a hyphenated word ("boundary-layer") is its words, each on its own, rather than
 # the phrase of them (tuned on Cranfield and CISI, benchmarks/relevance.py --levers).
 HYPHENATED_AS_WORDS = True

@@ -1,6 +1,9 @@
 """The array evaluation of queries (kb.search.evaluate) gives Whoosh's own answer: the same
-documents with the same scores, on an index of several segments with deleted documents."""
+documents with the same scores, on an index of several segments with deleted documents; and a
+word looked for in title and body, scored as one BM25F term, gives the formula's score."""
+import math
 import re
+from collections import defaultdict
 from datetime import datetime
 
 import numpy as np
@@ -12,6 +15,7 @@ from kb.search import searcher as kb_searcher
 from kb.search.evaluate import Evaluator, top
 from kb.search.index import open_index
 from kb.search.postings import View
+from kb.search.query import AnyField
 from tests.conftest import SHARED_DATA
 
 CRANFIELD = SHARED_DATA / "ir-cranfield"
@@ -70,13 +74,55 @@ def test_the_index_has_several_segments_and_deletions(index_path):
 @pytest.mark.parametrize("typed", QUERIES)
 def test_the_same_documents_and_scores_as_whoosh(index_path, typed):
     query = search.parse(typed).query
-    weighting = kb_searcher.weighting()
+    # Each field scored on its own, as Whoosh scores it (the combined scoring: see below).
+    weighting = kb_searcher.Weighting(kb_searcher.BM25_B, kb_searcher.BM25_K1, kb_searcher.IDF,
+                                      combined_fields=False)
     with open_index(index_path).searcher(weighting=weighting) as searcher:
         expected = whoosh_scores(searcher, query)
         view = View(index_path, searcher)
         matches = Evaluator(view, weighting).evaluate(query)
         found = np.flatnonzero(matches.mask & view.live)
         assert set(found.tolist()) == set(expected)
+        for docnum, score in expected.items():
+            assert matches.scores[docnum] == pytest.approx(score, rel=1e-9)
+
+
+@pytest.fixture(scope="module")
+def whole_index(tmp_path_factory):
+    """One segment, nothing deleted: Whoosh's public postings are then every posting."""
+    path = str(tmp_path_factory.mktemp("combined") / "index")
+    search.create_index(path)
+    search.write(path, list(cranfield_documents())[:400])
+    return path
+
+
+def test_a_word_in_title_and_body_is_scored_as_one_bm25f_term(whole_index):
+    """Each field's frequency normalised by that field's length, added up, saturated once,
+    with the idf of the documents having the word in any field (Lucene's idf)."""
+    b, k1 = kb_searcher.BM25_B, kb_searcher.BM25_K1
+    weighting = kb_searcher.Weighting(b, k1, "lucene", combined_fields=True)
+    query = search.parse("similarity laws aeroelastic models heated aircraft").query
+    assert len(query.subqueries) == 6 and all(isinstance(q, AnyField) for q in query.subqueries)
+    with open_index(whole_index).searcher(weighting=weighting) as searcher:
+        reader = searcher.reader()
+        expected: dict[int, float] = defaultdict(float)
+        for word in query.subqueries:
+            frequency: dict[int, float] = defaultdict(float)
+            for term in word.subqueries:
+                if (term.fieldname, term.text) not in reader:
+                    continue
+                average = searcher.avg_field_length(term.fieldname)
+                for docnum, weight in reader.postings(term.fieldname, term.text).items_as(
+                        "weight"):
+                    length = reader.doc_field_length(docnum, term.fieldname)
+                    frequency[docnum] += weight / ((1 - b) + b * length / average)
+            n, df = reader.doc_count_all(), len(frequency)
+            idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            for docnum, tf in frequency.items():
+                expected[docnum] += idf * tf * (k1 + 1) / (tf + k1)
+        assert len(expected) > 50
+        matches = Evaluator(View(whole_index, searcher), weighting).evaluate(query)
+        assert set(np.flatnonzero(matches.mask).tolist()) == set(expected)
         for docnum, score in expected.items():
             assert matches.scores[docnum] == pytest.approx(score, rel=1e-9)
 
