@@ -251,11 +251,14 @@ class Filler:
         from kb.extensions import db
         from kb.models import (AuditEvent, Resource, ResourceEvent, ResourceLanguage, Tag,
                                resource_objectives, resource_tags, utcnow)
+        from kb.services.rows import folded
 
         started = time.perf_counter()
-        have = {name.lower() for name in db.session.scalars(select(Tag.name))}
-        db.session.execute(insert(Tag), [{"name": t} for t in self.tags if t.lower() not in have])
-        tag_ids = {name.lower(): tid for name, tid in db.session.execute(select(Tag.name, Tag.id))}
+        # A tag's name_key is what makes two spellings one tag (kb.services.rows.folded).
+        have = set(db.session.scalars(select(Tag.name_key)))
+        db.session.execute(insert(Tag), [{"name": t, "name_key": folded(t)} for t in self.tags
+                                         if folded(t) not in have])
+        tag_ids = dict(db.session.execute(select(Tag.name_key, Tag.id)).all())
         next_id = (db.session.scalar(select(func.max(Resource.id))) or 0) + 1
         for low in range(start, stop, batch):
             now = utcnow()
@@ -267,7 +270,7 @@ class Filler:
                                   "updated_at": now, "published_at": now})
                 languages.append({"resource_id": rid, "code": "en"})
                 objectives += [{"resource_id": rid, "objective_id": n} for n in spec.objectives]
-                tags += [{"resource_id": rid, "tag_id": tag_ids[t.lower()]} for t in spec.tags]
+                tags += [{"resource_id": rid, "tag_id": tag_ids[folded(t)]} for t in spec.tags]
                 events += [{"resource_id": rid, "actor_id": self.user.id, "at": now,
                             "action": "created", "from_status": None, "to_status": "draft",
                             "comment": ""},
