@@ -28,7 +28,7 @@ from whoosh.filedb import compound as whoosh_compound
 from whoosh.filedb import filestore as whoosh_filestore
 from whoosh.index import LockError
 
-from kb.search import retention
+from kb.search import columns, retention
 from kb.search.analysis import spelling_words
 from kb.search.schema import SCHEMA_VERSION, build_schema
 
@@ -50,6 +50,8 @@ for _module in (whoosh_codec_base, whoosh_filestore, whoosh_compound, whoosh_wri
 
 # A replaced generation's files stay while searchers opened on it may still read them.
 retention.install()
+# A column a segment does not have is looked for on disk once, not at every posting written.
+columns.install()
 
 VERSION_FILE = "kb-schema-version"
 APPLIED_FILE = "kb-applied-through"  # the last change-log entry this index holds, see below
@@ -159,7 +161,8 @@ def _writer_options(procs: int) -> dict:
     would cost about what was saved)."""
     options = {"compound": False}
     if procs > 1:
-        options.update(procs=procs, multisegment=True, batchsize=PARALLEL_BATCH)
+        options.update(procs=procs, multisegment=True, batchsize=PARALLEL_BATCH,
+                       limitmb=BULK_LIMIT_MB)
     return options
 
 
@@ -167,6 +170,10 @@ def _writer_options(procs: int) -> dict:
 # documents than PARALLEL_FROM is not shared out (starting processes costs more than it saves).
 PARALLEL_BATCH = 32
 PARALLEL_FROM = 64
+# Postings a bulk writer (a command's, per process) keeps in memory before spilling sorted runs
+# to disk and merging them back (Whoosh's default is 128 MB: 285 long reports, with the
+# character offsets snippets need, spilled, and pickling the runs cost a fifth of the write).
+BULK_LIMIT_MB = 256
 
 
 @contextmanager
@@ -234,7 +241,7 @@ def write(path: str, documents: Iterable[IndexDocument], deleted_ids: Iterable[i
 
 
 def rebuild(path: str, documents: Iterable[IndexDocument], procs: int = 1,
-            limitmb: int = 256) -> int:
+            limitmb: int = BULK_LIMIT_MB) -> int:
     """Build a fresh index from `documents` beside the old one, then swap it in, so searches go
     on while it is built and a crash leaves the old index in place. Returns the count."""
     folder = Path(path)
@@ -246,8 +253,8 @@ def rebuild(path: str, documents: Iterable[IndexDocument], procs: int = 1,
     count = 0
     documents = iter(documents)
     first = list(itertools.islice(documents, PARALLEL_FROM))
-    w = ix.writer(limitmb=limitmb,
-                  **_writer_options(procs if len(first) >= PARALLEL_FROM else 1))
+    w = ix.writer(**{**_writer_options(procs if len(first) >= PARALLEL_FROM else 1),
+                     "limitmb": limitmb})
     try:
         for document in itertools.chain(first, documents):
             w.add_document(**document.fields())
