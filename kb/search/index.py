@@ -154,15 +154,18 @@ def open_index(path: str):
         return ix
 
 
-def _writer_options(procs: int) -> dict:
+def _writer_options(procs: int, limitmb: int | None = None) -> dict:
     """Separate segment files: a compound file is copied into memory by every searcher. With
     several processes, Whoosh's MpWriter analyses the documents in `procs` child processes,
     each writing a segment of its own, which are added as they are (multisegment: merging them
-    would cost about what was saved)."""
+    would cost about what was saved). A parallel (bulk) write keeps BULK_LIMIT_MB of postings
+    in memory; `limitmb` sets that for any write."""
     options = {"compound": False}
     if procs > 1:
         options.update(procs=procs, multisegment=True, batchsize=PARALLEL_BATCH,
                        limitmb=BULK_LIMIT_MB)
+    if limitmb is not None:
+        options["limitmb"] = limitmb
     return options
 
 
@@ -253,8 +256,7 @@ def rebuild(path: str, documents: Iterable[IndexDocument], procs: int = 1,
     count = 0
     documents = iter(documents)
     first = list(itertools.islice(documents, PARALLEL_FROM))
-    w = ix.writer(**{**_writer_options(procs if len(first) >= PARALLEL_FROM else 1),
-                     "limitmb": limitmb})
+    w = ix.writer(**_writer_options(procs if len(first) >= PARALLEL_FROM else 1, limitmb))
     try:
         for document in itertools.chain(first, documents):
             w.add_document(**document.fields())
@@ -290,9 +292,10 @@ def applied_beyond(path: str) -> set[int]:
 
 def _applied(path: str) -> tuple[int | None, set[int]]:
     try:
-        lines = Path(path, APPLIED_FILE).read_text().splitlines()
-        return int(lines[0].strip()), {int(n) for n in (lines[1:2] or [""])[0].split()}
-    except (FileNotFoundError, ValueError, IndexError):
+        # First line: applied through; second (may be absent): applied beyond, space-separated.
+        through, *rest = Path(path, APPLIED_FILE).read_text().splitlines()
+        return int(through), {int(n) for n in (rest[0].split() if rest else ())}
+    except (FileNotFoundError, ValueError):
         return None, set()
 
 

@@ -67,7 +67,7 @@ def clean_files(storage, indexname: str, generation: int, segments) -> None:
             storage.delete_file(filename)
         except OSError:
             pass  # already gone, or still open (Windows): a later clean-up deletes it
-    _forget_read(storage, set(doomed) | (set(_tocs_read_in(storage)) - set(tocs.values())))
+    _remember_only(storage, set(tocs.values()) - set(doomed))
 
 
 def _modified(storage, filename: str | None, default: float) -> float:
@@ -80,14 +80,18 @@ def _modified(storage, filename: str | None, default: float) -> float:
 
 
 # Segments named by each table of contents read (a written one never changes), by folder and
-# file name; forgotten with the file.
+# file name; kept while the file is there.
 _read_tocs: dict[tuple, frozenset[str]] = {}
+
+
+def _folder(storage):
+    return getattr(storage, "folder", id(storage))
 
 
 def _segments_of(storage, indexname: str, gen: int, filename: str) -> frozenset[str] | None:
     """The segments generation `gen` holds, or None when its table of contents cannot be read
     (then no searcher can open that generation either)."""
-    key = (getattr(storage, "folder", id(storage)), filename)
+    key = (_folder(storage), filename)
     found = _read_tocs.get(key)
     if found is None:
         try:
@@ -99,16 +103,11 @@ def _segments_of(storage, indexname: str, gen: int, filename: str) -> frozenset[
     return found
 
 
-def _tocs_read_in(storage) -> list[str]:
-    folder = getattr(storage, "folder", id(storage))
-    return [filename for where, filename in list(_read_tocs) if where == folder]
-
-
-def _forget_read(storage, gone: set[str]) -> None:
-    """Forget the tables of contents deleted now, or by another process since."""
-    folder = getattr(storage, "folder", id(storage))
-    for filename in gone:
-        _read_tocs.pop((folder, filename), None)
+def _remember_only(storage, remaining: set[str]) -> None:
+    """Forget the tables of contents of this folder deleted now, or by another process since."""
+    folder = _folder(storage)
+    for key in [key for key in _read_tocs if key[0] == folder and key[1] not in remaining]:
+        del _read_tocs[key]
 
 
 def install() -> None:
