@@ -8,6 +8,7 @@ import textwrap
 from kb import search
 from kb.services import indexing
 from tests.conftest import run_kb
+from tests.factories import index_document
 
 WRITER = textwrap.dedent("""
     import sys
@@ -46,18 +47,12 @@ def test_concurrent_writers_lose_nothing(app, instance):
 def test_a_parallel_write_indexes_every_document_and_replaces_older_ones(tmp_path):
     """Bulk writes from commands share the analysis among processes (Whoosh's MpWriter, each
     child writing its own segment); the result is the same index."""
-    from datetime import datetime
-
     from kb import search
     from kb.search.index import open_index
 
     def document(number: int, version: str) -> search.IndexDocument:
-        return search.IndexDocument(
-            id=number, version=version, title=f"Report {number}",
-            body=f"Commune {number} planning, version {version}.", tags=[], kind="k",
-            objectives=[], languages=["en"], org="", date=datetime(2020, 1, 1),
-            published=datetime(2020, 1, 1), province="", district="", commune="",
-            status="published", visibility="public", owner=1)
+        return index_document(number, version=version, kind="k", objectives=[],
+                              body=f"Commune {number} planning, version {version}.")
 
     path = str(tmp_path / "index")
     search.create_index(path)
@@ -75,8 +70,6 @@ def test_a_parallel_write_indexes_every_document_and_replaces_older_ones(tmp_pat
 
 def test_documents_a_parallel_writer_lost_are_written_again(tmp_path, monkeypatch, caplog):
     """Whoosh's parallel writer drops the documents of a child that fails, silently."""
-    from datetime import datetime
-
     from whoosh import multiproc
 
     from kb import search
@@ -85,11 +78,7 @@ def test_documents_a_parallel_writer_lost_are_written_again(tmp_path, monkeypatc
         self.writer.temp_storage().delete_file(filename)
 
     monkeypatch.setattr(multiproc.SubWriterTask, "_process_file", lose_every_job)
-    documents = [search.IndexDocument(
-        id=n, version="1", title=f"Report {n}", body="Commune planning.", tags=[], kind="k",
-        objectives=[], languages=["en"], org="", date=datetime(2020, 1, 1),
-        published=datetime(2020, 1, 1), province="", district="", commune="",
-        status="published", visibility="public", owner=1)
+    documents = [index_document(n, body="Commune planning.", kind="k", objectives=[])
         for n in range(search.PARALLEL_FROM)]
     path = str(tmp_path / "index")
     search.create_index(path)

@@ -14,7 +14,7 @@ from kb.models import Resource
 from kb.services import accounts, indexing, resources, workflow
 from kb.services import search as search_service
 from tests.conftest import SHARED_DATA, finish_background_work, run_kb
-from tests.factories import make_resource
+from tests.factories import index_document, make_resource
 
 COUNCIL_KM = "ក្រុមប្រឹក្សាឃុំ"
 
@@ -444,18 +444,13 @@ def test_the_first_page_is_the_top_of_the_full_ranking(app):
     reported the best part's maximum score instead of the sum, so top-N collection stopped
     early and returned low-numbered documents (seen on Cranfield: 6, 5, 13, 3, 10 …)."""
     import re
-    from datetime import datetime
 
     raw = (SHARED_DATA / "ir-cranfield" / "cran.all.1400").read_text()
     documents = []
     for record in re.split(r"^\.I ", raw, flags=re.M)[1:]:
         number, _, rest = record.partition("\n")
         text = re.sub(r"^\.[TABW]\s*$", " ", rest, flags=re.M)
-        documents.append(search.IndexDocument(
-            id=int(number), version="1", title="", body=text, tags=[], kind="reform_document",
-            objectives=["1"], languages=["en"], org="", date=datetime(2020, 1, 1),
-            published=datetime(2020, 1, 1), province="", district="", commune="",
-            status="published", visibility="public", owner=1))
+        documents.append(index_document(int(number), title="", body=text))
     path = app.config["SEARCH_INDEX_PATH"]
     search.write(path, documents)
     parsed = search.parse("flow OR heat OR pressure")

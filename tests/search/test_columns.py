@@ -5,13 +5,13 @@ from whoosh.codec.whoosh3 import W3PerDocReader
 
 from kb import search
 from kb.search.index import open_index
-from tests.search.test_retention import document
+from tests.factories import index_document
 
 
 def test_a_missing_column_is_looked_for_once(tmp_path, monkeypatch):
     path = str(tmp_path / "index")
     search.create_index(path)
-    search.write(path, [document(1), document(2)])
+    search.write(path, [index_document(n, body="commune budget planning") for n in (1, 2)])
     with open_index(path).searcher() as searcher:
         (leaf, _offset), = searcher.reader().leaf_readers()
         perdoc = leaf._perdoc

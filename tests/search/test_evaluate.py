@@ -4,7 +4,6 @@ word looked for in title and body, scored as one BM25F term, gives the formula's
 import math
 import re
 from collections import defaultdict
-from datetime import datetime
 
 import numpy as np
 import pytest
@@ -17,6 +16,7 @@ from kb.search.index import open_index
 from kb.search.postings import View
 from kb.search.query import AnyField
 from tests.conftest import SHARED_DATA
+from tests.factories import index_document
 
 CRANFIELD = SHARED_DATA / "ir-cranfield"
 pytestmark = pytest.mark.skipif(not CRANFIELD.is_dir(), reason="shared data missing")
@@ -36,12 +36,8 @@ def cranfield_documents():
         number, _, rest = record.partition("\n")
         fields = dict(re.findall(r"^\.([TABW])\s*\n(.*?)(?=^\.[TABW]\s*$|\Z)", rest,
                                  flags=re.M | re.S))
-        yield search.IndexDocument(
-            id=int(number), version="1", title=fields.get("T", "").strip(),
-            body=fields.get("W", ""), tags=[], kind="reform_document", objectives=["1"],
-            languages=["en"], org="", date=datetime(2020, 1, 1), published=datetime(2020, 1, 1),
-            province="", district="", commune="", status="published", visibility="public",
-            owner=1)
+        yield index_document(int(number), title=fields.get("T", "").strip(),
+                             body=fields.get("W", ""))
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 Whoosh deletes the files of merged-away segments at every commit; a searcher opens some of them
 (stored fields, lengths, sort columns) only when first needed. Seen as a 500 from a search on a
 node of the cluster test while uploads were being indexed."""
+import os
 import threading
 from datetime import datetime
 
@@ -11,15 +12,12 @@ import pytest
 from kb import search
 from kb.search import retention
 from kb.search.index import INDEX_NAME, open_index
+from tests.factories import index_document
 
 
-def document(number: int, body: str = "commune budget planning") -> search.IndexDocument:
+def document(number: int) -> search.IndexDocument:
     moment = datetime(2024, 1, 1 + number % 28)
-    return search.IndexDocument(
-        id=number, version="1", title=f"Report {number}", body=f"{body} {number}", tags=[],
-        kind="reform_document", objectives=["1"], languages=["en"], org="", date=moment,
-        published=moment, province="", district="", commune="", status="published",
-        visibility="public", owner=1)
+    return index_document(number, body=f"commune budget planning {number}", date=moment)
 
 
 def merge_everything(path: str) -> None:
@@ -30,7 +28,6 @@ def merge_everything(path: str) -> None:
 
 
 def segment_files(path: str, segment_ids) -> set[str]:
-    import os
     return {name for name in os.listdir(path)
             if any(name.startswith(segment + ".") for segment in segment_ids)}
 
@@ -66,7 +63,6 @@ def test_a_replaced_generation_is_deleted_once_stale_for_long_enough(index_path,
     monkeypatch.setattr(retention, "KEEP_REPLACED_SECONDS", 0.0)
     search.write(index_path, [document(5)])  # the next commit lets them go
     assert not segment_files(index_path, old_segments)
-    import os
     tocs = [name for name in os.listdir(index_path) if name.startswith(f"_{INDEX_NAME}_")]
     assert len(tocs) == 1, tocs
     assert sorted(search.entries(index_path)) == [1, 2, 3, 4, 5, 999]

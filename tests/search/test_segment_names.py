@@ -4,15 +4,11 @@ import random
 from datetime import datetime
 
 from kb import search
-from kb.search.index import IndexDocument
+from tests.factories import index_document
 
 
-def document(number: int) -> IndexDocument:
-    moment = datetime(2024, 1, 1)
-    return IndexDocument(id=number, version="1", title=f"Report {number}", body="commune budget",
-                         tags=[], kind="reform_document", objectives=["1"], languages=["en"],
-                         org="", date=moment, published=moment, province="", district="",
-                         commune="", status="published", visibility="public", owner=1)
+def document(number: int) -> search.IndexDocument:
+    return index_document(number, body="commune budget", date=datetime(2024, 1, 1))
 
 
 def test_segments_keep_their_own_files_when_random_is_reseeded(tmp_path):
